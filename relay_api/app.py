@@ -1,0 +1,114 @@
+"""The Litestar application factory. API nodes are stateless: everything lives in Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncGenerator
+from typing import Any
+
+from litestar import Litestar, Response, Router, get
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from redis.exceptions import RedisError
+
+from relay_api.auth import PUBLIC, Authenticator, auth_guard
+from relay_api.controllers import CONTROLLERS
+from relay_api.controllers.health import probe_alive, probe_ready
+from relay_api.deps import RelayDep, provide_relay
+from relay_api.errors import EXCEPTION_HANDLERS
+from relay_api.sse import Broker
+from relay_model import __version__
+from relay_model.connection import connect
+from relay_model.relay import Relay
+from relay_model.settings import Settings
+
+log = logging.getLogger("relay.api")
+
+
+@get("/healthz", name="probe:alive", opt={"scope": PUBLIC}, include_in_schema=True, tags=["system"])
+async def healthz() -> dict[str, bool]:
+    """Liveness: the process answers."""
+    return await probe_alive()
+
+
+@get("/readyz", name="probe:ready", opt={"scope": PUBLIC}, tags=["system"])
+async def readyz(relay: RelayDep) -> Response[dict[str, Any]]:
+    """Readiness: 503 while Redis is unreachable."""
+    return await probe_ready(relay)
+
+
+async def _bootstrap_until_done(relay: RelayDep) -> None:
+    # A node may start before Redis does; it serves 503s meanwhile and finishes start-up later.
+    delay = 0.2
+    while True:
+        try:
+            await relay.bootstrap()
+            return
+        except RedisError as exc:
+            log.warning("redis not ready for bootstrap (%s); retrying", exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
+        redis = connect(settings.redis_url)
+        relay = Relay(redis, settings)
+        broker = Broker(redis, relay.events, settings.sse_client_queue, settings.sse_keepalive_s)
+        app.state.relay = relay
+        app.state.broker = broker
+        bootstrap = asyncio.create_task(_bootstrap_until_done(relay))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(bootstrap), timeout=2.0)
+        await broker.start()
+        try:
+            yield
+        finally:
+            bootstrap.cancel()
+            await broker.stop()
+            await redis.aclose()
+
+    api = Router(path="/api", route_handlers=CONTROLLERS, guards=[auth_guard])
+    return Litestar(
+        route_handlers=[api, healthz, readyz],
+        lifespan=[lifespan],
+        dependencies={"relay": Provide(provide_relay, sync_to_thread=False)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=settings.max_body_bytes,
+        guards=[auth_guard],
+        state=State(
+            {
+                "settings": settings,
+                "authenticator": Authenticator(settings.admin_token),
+                "node_id": uuid.uuid4().hex[:12],
+            }
+        ),
+        openapi_config=OpenAPIConfig(
+            title="Agent Relay",
+            version=__version__,
+            description="Control plane for AI coding agents; wire-compatible with agent-relay-server 0.10.0.",
+            path="/schema",
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(type="http", scheme="bearer"),
+                    "relayToken": SecurityScheme(
+                        type="apiKey", name="X-Agent-Relay-Token", security_scheme_in="header"
+                    ),
+                }
+            ),
+            security=[{"bearer": []}, {"relayToken": []}],
+        ),
+        cors_config=CORSConfig(
+            allow_origins=["*"], allow_headers=["Authorization", "X-Agent-Relay-Token", "Content-Type", "Last-Event-ID"]
+        ),
+        debug=False,
+    )

@@ -1,0 +1,100 @@
+"""Authentication and scope checks.
+
+Every route declares the scope it needs in its `opt` (`opt={"scope": "agents:write"}`); the guard
+below resolves the caller's token to a `Principal` and checks that scope. `PUBLIC` routes skip it.
+Token kinds plug in as resolvers: the admin token from the environment is one.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from relay_model.errors import Forbidden, Unauthorized
+
+PUBLIC = "public"
+ALL_SCOPES = "*"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    role: str
+    sub: str
+    scopes: frozenset[str] = field(default_factory=frozenset)
+    jti: str | None = None
+
+    def has(self, scope: str) -> bool:
+        if ALL_SCOPES in self.scopes or scope in self.scopes:
+            return True
+        # `agents:*` grants every scope of the agents area.
+        area = scope.split(":", 1)[0]
+        return f"{area}:*" in self.scopes
+
+
+Resolver = Callable[[str], Awaitable[Principal | None]]
+
+
+def bearer_token(headers: Any) -> str | None:
+    token: str | None = headers.get("x-agent-relay-token")
+    if token:
+        return token.strip()
+    auth: str | None = headers.get("authorization")
+    if auth and auth[:7].lower() == "bearer ":
+        return auth[7:].strip() or None
+    return None
+
+
+class Authenticator:
+    def __init__(self, admin_token: str) -> None:
+        self.admin_token = admin_token
+        self.resolvers: list[Resolver] = []
+
+    def add_resolver(self, resolver: Resolver) -> None:
+        self.resolvers.append(resolver)
+
+    async def resolve(self, token: str) -> Principal | None:
+        if self.admin_token and hmac.compare_digest(token.encode(), self.admin_token.encode()):
+            return Principal(role="admin", sub="admin", scopes=frozenset({ALL_SCOPES}))
+        for resolver in self.resolvers:
+            principal = await resolver(token)
+            if principal is not None:
+                return principal
+        return None
+
+    async def authenticate(self, connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+        token = bearer_token(connection.headers)
+        if not token:
+            raise Unauthorized("authentication required")
+        principal = await self.resolve(token)
+        if principal is None:
+            raise Unauthorized("invalid token")
+        return principal
+
+
+def route_scope(handler: BaseRouteHandler) -> str:
+    scope = handler.opt.get("scope")
+    if not scope:
+        # A route that forgot to declare its scope is admin-only rather than open.
+        return "admin"
+    return str(scope)
+
+
+async def auth_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    scope = route_scope(handler)
+    if scope == PUBLIC:
+        return
+    authenticator: Authenticator = connection.app.state.authenticator
+    principal = await authenticator.authenticate(connection)
+    if not principal.has(scope):
+        raise Forbidden(f"token lacks scope {scope}")
+    connection.state.principal = principal
+
+
+def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    principal: Principal = connection.state.principal
+    return principal

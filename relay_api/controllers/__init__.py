@@ -1,0 +1,15 @@
+"""One controller per resource; `CONTROLLERS` is what the app mounts under `/api`."""
+
+from .activity import ActivityController
+from .agents import AgentController
+from .events import EventController
+from .health import HealthController
+from .messages import MessageController
+
+CONTROLLERS = [
+    AgentController,
+    MessageController,
+    ActivityController,
+    EventController,
+    HealthController,
+]

@@ -1,0 +1,38 @@
+"""The activity (audit) feed."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar
+
+from litestar import Controller, Response, get, post
+from litestar.params import FromQuery, JSONBody, QueryParameter
+
+from relay_api.deps import RelayDep
+from relay_model.activity import Activity, ActivityInput
+from relay_model.validation import ActivityKind
+
+
+class ActivityController(Controller):
+    path = "/activity"
+    tags: ClassVar[list[str]] = ["activity"]
+
+    @get("/", name="activity:list", opt={"scope": "activity:read"})
+    async def list_activity(
+        self,
+        relay: RelayDep,
+        kind: FromQuery[ActivityKind | None] = None,
+        agent_id: Annotated[str | None, QueryParameter(name="agentId", max_length=240)] = None,
+        before: Annotated[int | None, QueryParameter(ge=0)] = None,
+        since: Annotated[int | None, QueryParameter(ge=0)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+    ) -> list[Activity]:
+        """Newest first; `before` pages back, `since` returns only entries newer than an id."""
+        return await relay.activity.list(limit=limit, kind=kind, agent_id=agent_id, before=before, since=since)
+
+    @post("/", name="activity:create", opt={"scope": "activity:write"}, status_code=201)
+    async def create(self, relay: RelayDep, data: JSONBody[ActivityInput]) -> Response[Activity | dict[str, bool]]:
+        """Record an entry. A repeated `clientId` is not recorded twice (200 `{ok, duplicate}`)."""
+        entry = await relay.activity.add(data)
+        if entry is None:
+            return Response({"ok": True, "duplicate": True}, status_code=200)
+        return Response(entry, status_code=201)

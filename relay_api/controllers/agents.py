@@ -1,0 +1,130 @@
+"""Agents: register, list, read, heartbeat, status (behind the session guard), label, tags, delete."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar
+
+import msgspec
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+
+from relay_api.deps import RelayDep, session_guard
+from relay_model.activity import ActivityInput
+from relay_model.agents import BUILTIN_AGENTS, AgentCard, RegisterAgentInput
+from relay_model.base import Input
+from relay_model.errors import Invalid, NotFound
+from relay_model.validation import AgentKind, AgentStatus, Id, Label, NonNegativeInt, TagList
+
+BUILTIN_IDS = frozenset(a[0] for a in BUILTIN_AGENTS)
+
+
+class HeartbeatInput(Input):
+    status: AgentStatus | None = None
+    session_id: Id | None = None
+    session_started_at: NonNegativeInt | None = None
+
+
+class StatusInput(Input):
+    status: AgentStatus
+    session_id: Id | None = None
+    session_started_at: NonNegativeInt | None = None
+
+
+class LabelInput(Input):
+    label: Label | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class TagsInput(Input):
+    tags: TagList | None = None
+
+
+class Ok(msgspec.Struct):
+    ok: bool = True
+
+
+class AgentResult(msgspec.Struct, rename="camel"):
+    agent: AgentCard
+    ok: bool = True
+
+
+class AgentController(Controller):
+    path = "/agents"
+    tags: ClassVar[list[str]] = ["agents"]
+
+    @post("/", name="agents:register", opt={"scope": "agents:register"}, status_code=200)
+    async def register(self, relay: RelayDep, data: JSONBody[RegisterAgentInput]) -> Response[AgentCard]:
+        """Register an agent or update its card (201 when new, 200 when it existed)."""
+        agent, created = await relay.agents.register(data)
+        return Response(agent, status_code=201 if created else 200)
+
+    @get("/", name="agents:list", opt={"scope": "agents:read"})
+    async def list_agents(
+        self,
+        relay: RelayDep,
+        status: FromQuery[AgentStatus | None] = None,
+        tag: Annotated[str | None, QueryParameter(max_length=80)] = None,
+        kind: FromQuery[AgentKind | None] = None,
+        capability: Annotated[str | None, QueryParameter(max_length=80)] = None,
+    ) -> list[AgentCard]:
+        return await relay.agents.list(status=status, tag=tag, kind=kind, capability=capability)
+
+    @get("/{agent_id:str}", name="agents:get", opt={"scope": "agents:read"})
+    async def get_agent(self, relay: RelayDep, agent_id: FromPath[str]) -> AgentCard:
+        return await relay.agents.require(agent_id)
+
+    @post("/{agent_id:str}/heartbeat", name="agents:heartbeat", opt={"scope": "agents:heartbeat"}, status_code=200)
+    async def heartbeat(
+        self,
+        request: Request[Any, Any, Any],
+        relay: RelayDep,
+        agent_id: FromPath[str],
+        data: JSONBody[HeartbeatInput | None] = None,
+    ) -> AgentResult:
+        body = data or HeartbeatInput()
+        guard = session_guard(request, body.session_id, body.session_started_at)
+        agent, _ = await relay.agents.heartbeat(agent_id, guard, body.status)
+        return AgentResult(agent=agent)
+
+    @patch("/{agent_id:str}/status", name="agents:status", opt={"scope": "agents:write"})
+    async def set_status(
+        self, request: Request[Any, Any, Any], relay: RelayDep, agent_id: FromPath[str], data: JSONBody[StatusInput]
+    ) -> AgentResult:
+        guard = session_guard(request, data.session_id, data.session_started_at)
+        agent, previous = await relay.agents.set_status(agent_id, data.status, guard)
+        if previous != agent.status:
+            await relay.activity.add(
+                ActivityInput(
+                    kind="state",
+                    title=f"Agent {agent.status}",
+                    body=agent.label or agent.name,
+                    meta=agent.id,
+                    icon="ti-activity",
+                    view="chat",
+                    agent_id=agent.id,
+                    metadata={"field": "status", "previous": previous or None, "next": agent.status},
+                    client_id=f"server-agent-{agent.id}-status-{agent.status}-{agent.last_seen}",
+                )
+            )
+        return AgentResult(agent=agent)
+
+    @patch("/{agent_id:str}/label", name="agents:label", opt={"scope": "agents:write"})
+    async def set_label(self, relay: RelayDep, agent_id: FromPath[str], data: JSONBody[LabelInput]) -> Ok:
+        if data.label is msgspec.UNSET:
+            raise Invalid("label field required (string or null)")
+        await relay.agents.set_label(agent_id, data.label or None)
+        return Ok()
+
+    @patch("/{agent_id:str}/tags", name="agents:tags", opt={"scope": "agents:write"})
+    async def set_tags(self, relay: RelayDep, agent_id: FromPath[str], data: JSONBody[TagsInput]) -> AgentCard:
+        if data.tags is None:
+            raise Invalid("tags field required")
+        agent, _ = await relay.agents.set_tags(agent_id, data.tags)
+        return agent
+
+    @delete("/{agent_id:str}", name="agents:delete", opt={"scope": "agents:admin"}, status_code=200)
+    async def delete_agent(self, relay: RelayDep, agent_id: FromPath[str]) -> Ok:
+        if agent_id in BUILTIN_IDS:
+            raise Invalid("built-in agents cannot be deleted")
+        if await relay.agents.delete(agent_id) is None:
+            raise NotFound("agent not found")
+        return Ok()

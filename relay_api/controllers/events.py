@@ -1,0 +1,41 @@
+"""The live event stream (SSE)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar
+
+from litestar import Controller, Request, get
+from litestar.params import QueryParameter
+from litestar.response import ServerSentEvent
+
+from relay_api.sse import Broker, type_filter
+from relay_model.errors import Invalid
+from relay_model.events import Cursor
+
+
+class EventController(Controller):
+    path = "/events"
+    tags: ClassVar[list[str]] = ["events"]
+
+    @get("/", name="events:stream", opt={"scope": "events:read"})
+    async def stream(
+        self,
+        request: Request[Any, Any, Any],
+        types: Annotated[
+            str | None, QueryParameter(max_length=2000, description="Comma-separated types; `agent.*` matches a prefix")
+        ] = None,
+        agent_id: Annotated[str | None, QueryParameter(name="agentId", max_length=240)] = None,
+        last_event_id: Annotated[str | None, QueryParameter(name="lastEventId", max_length=2000)] = None,
+    ) -> ServerSentEvent:
+        """Every state change as `data: {type, source, subject, ts, data}`; resumable with `Last-Event-ID`."""
+        broker: Broker = request.app.state.broker
+        raw_resume = request.headers.get("last-event-id") or last_event_id
+        resume = Cursor.parse(raw_resume)
+        if raw_resume and resume is None:
+            raise Invalid("Last-Event-ID is not an event id of this relay")
+        patterns = [p.strip() for p in (types or "").split(",") if p.strip()]
+        client = broker.add(type_filter(patterns, agent_id))
+        return ServerSentEvent(
+            broker.stream(client, resume),
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )

@@ -1,0 +1,56 @@
+"""Health: `/api/health` for people and dashboards; `/healthz` and `/readyz` for probes."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, ClassVar
+
+from litestar import Controller, Request, Response, get
+from redis.exceptions import RedisError
+
+from relay_api.auth import PUBLIC
+from relay_api.deps import RelayDep
+from relay_model import __version__
+
+STARTED = time.time()
+
+
+class HealthController(Controller):
+    path = "/health"
+    tags: ClassVar[list[str]] = ["system"]
+
+    @get("/", name="system:health", opt={"scope": PUBLIC})
+    async def health(self, request: Request[Any, Any, Any], relay: RelayDep) -> Response[dict[str, Any]]:
+        """Version, uptime, Redis status, counts, worker liveness. 503 while Redis is unreachable."""
+        body: dict[str, Any] = {
+            "ok": True,
+            "version": __version__,
+            "uptimeMs": int((time.time() - STARTED) * 1000),
+            "node": request.app.state.node_id,
+            "sse": {"clients": len(request.app.state.broker.clients), "subscribed": request.app.state.broker.connected},
+        }
+        try:
+            await relay.redis.ping()
+            body["redis"] = {"ok": True}
+            body["counts"] = {
+                "agents": await relay.agents.count(),
+                "agentsByStatus": await relay.agents.counts_by_status(),
+                "messages": await relay.messages.latest_id(),
+            }
+        except RedisError as exc:
+            body["ok"] = False
+            body["redis"] = {"ok": False, "error": str(exc)}
+            return Response(body, status_code=503)
+        return Response(body)
+
+
+async def probe_alive() -> dict[str, bool]:
+    return {"ok": True}
+
+
+async def probe_ready(relay: RelayDep) -> Response[dict[str, Any]]:
+    try:
+        await relay.redis.ping()
+    except RedisError as exc:
+        return Response({"ok": False, "error": f"redis unavailable: {exc}"}, status_code=503)
+    return Response({"ok": True})

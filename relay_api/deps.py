@@ -1,0 +1,29 @@
+"""Dependencies handed to route handlers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+
+from relay_model.agents import SessionGuard
+from relay_model.relay import Relay
+
+
+def provide_relay(state: State) -> Relay:
+    relay: Relay = state.relay
+    return relay
+
+
+def session_guard(request: Request[Any, Any, Any], session_id: str | None, started_at: int | None) -> SessionGuard:
+    """The session a request speaks for: from the body, else the `X-Agent-Session-*` headers."""
+    sid = session_id or request.headers.get("x-agent-session-id") or ""
+    raw_started = request.headers.get("x-agent-session-started-at", "")
+    started = started_at if started_at is not None else (int(raw_started) if raw_started.isdigit() else 0)
+    return SessionGuard(session_id=sid, started_at=started)
+
+
+# Handlers take `relay: RelayDep`: the stores of this process, built once at start-up.
+RelayDep = NamedDependency[Relay]

@@ -1,0 +1,178 @@
+"""One exception table: every failure leaves as `{"error": text}` with the right status code.
+
+Litestar's own validation errors (msgspec decoding a request body or query) are reworded in the
+seed's style (`status must be one of: …`, `ttlMs must be a positive integer`, `title required`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import types
+import typing
+from typing import Any, Literal, get_args, get_origin
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from relay_model.errors import RelayError
+
+log = logging.getLogger("relay.api")
+
+# Seed texts for query parameters whose wording the original fixes.
+QUERY_TEXTS = {
+    "limit": "limit must be an integer between 1 and 500",
+    "since": "since must be a non-negative integer",
+    "before": "before must be a non-negative integer",
+}
+
+_KIND_WORDS = {
+    "str": "a string",
+    "int": "an integer",
+    "float": "a number",
+    "bool": "a boolean",
+    "object": "an object",
+    "array": "an array",
+    "null": "null",
+}
+
+
+def error_response(status: int, text: str, headers: dict[str, str] | None = None) -> Response[dict[str, str]]:
+    return Response({"error": text}, status_code=status, headers=headers)
+
+
+def _literal_values(tp: Any) -> tuple[str, ...] | None:
+    origin = get_origin(tp)
+    if origin is Literal:
+        return tuple(str(a) for a in get_args(tp))
+    if origin in (typing.Union, types.UnionType) or origin is typing.Annotated:
+        for arg in get_args(tp):
+            found = _literal_values(arg)
+            if found:
+                return found
+    return None
+
+
+def _field_type(request: Request[Any, Any, Any], key: str, source: str) -> Any:
+    """The declared type of a body field or query parameter, to list an enum's values."""
+    handler = request.route_handler
+    params = handler.parsed_fn_signature.parameters
+    if source == "body":
+        data = params.get("data")
+        for arg in _flatten(data.annotation if data is not None else None):
+            if isinstance(arg, type) and issubclass(arg, msgspec.Struct):
+                for field in msgspec.structs.fields(arg):
+                    if field.encode_name == key:
+                        return field.type
+        return None
+    for name, param in params.items():
+        if (
+            name == key
+            or getattr(param.kwarg_definition, "name", None) == key
+            or getattr(param.kwarg_definition, "query", None) == key
+        ):
+            return param.annotation
+    return None
+
+
+def _flatten(tp: Any) -> list[Any]:
+    """Every type inside Annotated/Optional/Union wrappers."""
+    args = get_args(tp)
+    if not args or get_origin(tp) is Literal:
+        return [tp]
+    return [leaf for arg in args for leaf in _flatten(arg)]
+
+
+def _words(kinds: str) -> str:
+    return " or ".join(_KIND_WORDS.get(k.strip(), k.strip()) for k in kinds.split("|"))
+
+
+def describe(request: Request[Any, Any, Any], key: str, message: str, source: str) -> str:
+    """Reword one msgspec/Litestar validation message for field `key`."""
+    if source == "query" and key in QUERY_TEXTS:
+        return QUERY_TEXTS[key]
+    if m := re.match(r"Object missing required field `(.+?)`", message):
+        return f"{m.group(1)} required"
+    if key in ("data", "") or key is None:
+        if "Expected `object`" in message:
+            return "JSON object body required"
+        return message
+    if message.startswith("Invalid enum value"):
+        values = _literal_values(_field_type(request, key, source))
+        if values:
+            return f"{key} must be one of: {', '.join(values)}"
+        return f"{key} has an unknown value"
+    if m := re.match(r"Expected `int` >= (\d+)", message):
+        return f"{key} must be a positive integer" if m.group(1) == "1" else f"{key} must be an integer >= {m.group(1)}"
+    if m := re.match(r"Expected `int` <= (\d+)", message):
+        return f"{key} must be an integer <= {m.group(1)}"
+    if m := re.match(r"Expected `str` of length <= (\d+)", message):
+        return f"{key} must be at most {m.group(1)} characters"
+    if m := re.match(r"Expected `str` of length >= (\d+)", message):
+        return f"{key} must not be empty" if m.group(1) == "1" else f"{key} must be at least {m.group(1)} characters"
+    if m := re.match(r"Expected `(array|object)` of length <= (\d+)", message):
+        return f"{key} must have at most {m.group(2)} items"
+    if m := re.match(r"Expected `([^`]+)`, got `([^`]+)`", message):
+        return f"{key} must be {_words(m.group(1))}"
+    return f"{key}: {message}"
+
+
+def _validation_text(request: Request[Any, Any, Any], exc: ValidationException) -> str:
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    for item in extra:
+        if isinstance(item, dict):
+            key = str(item.get("key") or "")
+            source = item.get("source") or "body"
+            return describe(request, key, str(item.get("message") or ""), str(getattr(source, "value", source)))
+    detail = str(exc.detail or "invalid request")
+    return detail
+
+
+def handle_relay_error(_: Request[Any, Any, Any], exc: RelayError) -> Response[dict[str, str]]:
+    return error_response(exc.status_code, exc.message, exc.headers)
+
+
+def handle_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, str]]:
+    return error_response(400, _validation_text(request, exc))
+
+
+def handle_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, str]]:
+    status = exc.status_code
+    if status == 404:
+        text = "not found"
+    elif status == 405:
+        text = "method not allowed"
+    elif status == 413:
+        text = "request body too large"
+    elif status >= 500:
+        text = "internal error"
+    else:
+        text = str(exc.detail or "bad request")
+    return error_response(status, text, dict(exc.headers or {}))
+
+
+def handle_storage_down(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, str]]:
+    log.warning("storage unavailable: %s", exc)
+    return error_response(503, "storage unavailable", {"Retry-After": "1"})
+
+
+def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, str]]:
+    # Bodies msgspec cannot decode (invalid UTF-8 inside strings, absurd nesting) surface as these.
+    if isinstance(exc, RecursionError | UnicodeDecodeError | msgspec.DecodeError):
+        return error_response(400, "JSON is malformed")
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response(HTTP_500_INTERNAL_SERVER_ERROR, "internal error")
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    RelayError: handle_relay_error,
+    ValidationException: handle_validation,
+    HTTPException: handle_http,
+    RedisConnectionError: handle_storage_down,
+    RedisTimeoutError: handle_storage_down,
+    Exception: handle_unexpected,
+}

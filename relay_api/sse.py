@@ -1,0 +1,182 @@
+"""Server-sent events: one Redis subscription per node, fanned out to this node's clients.
+
+Pub/sub is at-most-once, so it is only the fast path. Every client keeps a cursor over the group
+streams; after the node's subscription drops and comes back, each client replays what it missed
+from the streams, and a client that reconnects with `Last-Event-ID` does the same. A client too
+slow to keep up overflows its bounded queue and is disconnected; it reconnects and replays, so it
+never blocks the others and never grows memory without bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncGenerator, Callable
+from dataclasses import dataclass, field
+
+from litestar.response import ServerSentEventMessage
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from relay_model import keys
+from relay_model.events import Cursor, Event, EventLog, parse_published
+
+log = logging.getLogger("relay.sse")
+
+REPLAY_LIMIT = 5000
+
+
+class _Signal:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+RESYNC = _Signal("resync")  # the node's subscription was re-established: replay from the streams
+OVERFLOW = _Signal("overflow")  # this client fell too far behind: close it
+
+
+@dataclass(eq=False)
+class Client:
+    queue: asyncio.Queue[Event | _Signal]
+    accepts: Callable[[Event], bool]
+    overflowed: bool = False
+
+    def offer(self, item: Event | _Signal) -> None:
+        if self.overflowed:
+            return
+        try:
+            self.queue.put_nowait(item)
+        except asyncio.QueueFull:
+            self.overflowed = True
+            # Make room for the one signal that ends this client's stream.
+            with contextlib.suppress(asyncio.QueueEmpty):
+                self.queue.get_nowait()
+            self.queue.put_nowait(OVERFLOW)
+
+
+@dataclass
+class Broker:
+    redis: Redis
+    events: EventLog
+    queue_size: int
+    keepalive_s: float
+    clients: set[Client] = field(default_factory=set)
+    connected: bool = False
+    _task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="relay-sse-broker")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        backoff = 0.1
+        first = True
+        while True:
+            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(keys.EVENTS_CHANNEL)
+                self.connected = True
+                backoff = 0.1
+                if not first:
+                    for client in list(self.clients):
+                        client.offer(RESYNC)
+                first = False
+                while True:
+                    message = await pubsub.get_message(timeout=self.keepalive_s)
+                    if message is None or message.get("type") != "message":
+                        continue
+                    event = parse_published(message["data"])
+                    if event is None:
+                        continue
+                    for client in list(self.clients):
+                        client.offer(event)
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError) as exc:
+                if self.connected:
+                    log.warning("event subscription lost: %s", exc)
+                self.connected = False
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    def add(self, accepts: Callable[[Event], bool]) -> Client:
+        client = Client(queue=asyncio.Queue(self.queue_size), accepts=accepts)
+        self.clients.add(client)
+        return client
+
+    def remove(self, client: Client) -> None:
+        self.clients.discard(client)
+
+    async def stream(self, client: Client, resume: Cursor | None) -> AsyncGenerator[ServerSentEventMessage, None]:
+        """The SSE body for one client. Registered before reading positions, so nothing slips between."""
+        try:
+            yield ServerSentEventMessage(data=None, comment="connected", retry=2000)
+            if resume is None:
+                cursor = await self.events.head()
+            else:
+                cursor = resume
+                for message in await self._replay(client, cursor):
+                    yield message
+            while True:
+                try:
+                    item = await asyncio.wait_for(client.queue.get(), timeout=self.keepalive_s)
+                except TimeoutError:
+                    yield ServerSentEventMessage(data=None, comment="keep-alive")
+                    continue
+                if item is OVERFLOW:
+                    log.info("closing a slow SSE client after its queue overflowed")
+                    return
+                if item is RESYNC:
+                    for message in await self._replay(client, cursor):
+                        yield message
+                    continue
+                assert isinstance(item, Event)
+                message = self._accept(client, cursor, item)
+                if message is not None:
+                    yield message
+        finally:
+            self.remove(client)
+
+    def _accept(self, client: Client, cursor: Cursor, event: Event) -> ServerSentEventMessage | None:
+        if cursor.seen(event):
+            return None
+        cursor.advance(event)
+        if not client.accepts(event):
+            return None
+        return ServerSentEventMessage(data=event.envelope().decode(), id=cursor.encode())
+
+    async def _replay(self, client: Client, cursor: Cursor) -> list[ServerSentEventMessage]:
+        # Groups the cursor does not name yet start from their current head.
+        head = await self.events.head()
+        for group, position in head.positions.items():
+            cursor.positions.setdefault(group, position)
+        out: list[ServerSentEventMessage] = []
+        for event in await self.events.replay(cursor, limit=REPLAY_LIMIT):
+            message = self._accept(client, cursor, event)
+            if message is not None:
+                out.append(message)
+        return out
+
+
+def type_filter(patterns: list[str], agent_id: str | None) -> Callable[[Event], bool]:
+    """`agent.*` matches by prefix, `message.created` exactly; `agent_id` keeps events about one agent."""
+    exact = {p for p in patterns if not p.endswith("*")}
+    prefixes = tuple(p[:-1] for p in patterns if p.endswith("*"))
+
+    def accepts(event: Event) -> bool:
+        if patterns and event.type not in exact and not event.type.startswith(prefixes):
+            return False
+        if agent_id is not None:
+            return agent_id in (event.source, event.subject) or f'"{agent_id}"' in event.data
+        return True
+
+    return accepts

@@ -1,0 +1,119 @@
+"""The activity (audit) feed: what happened, for people reading the dashboard."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta
+from redis.asyncio import Redis
+
+from . import keys
+from .base import Input, Model
+from .clock import now_ms
+from .scripts import Scripts
+from .validation import ActivityKind, Id, JsonObject, NonNegativeInt, ShortText, check_json_size
+
+# Filtered listings examine at most this many entries, so a rare filter stays cheap.
+LIST_SCAN_BUDGET = 5000
+
+
+class Activity(Model):
+    id: int
+    kind: ActivityKind
+    title: str
+    body: str = ""
+    meta: str | None = None
+    icon: str | None = None
+    view: str | None = None
+    agent_id: str | None = None
+    message_id: int | None = None
+    metadata: JsonObject | None = None
+    client_id: str | None = None
+    created_at: int = 0
+
+
+class ActivityInput(Input):
+    kind: ActivityKind
+    title: Annotated[str, Meta(min_length=1, max_length=200)]
+    body: Annotated[str, Meta(max_length=4000)] = ""
+    meta: Annotated[str, Meta(max_length=240)] | None = None
+    icon: ShortText | None = None
+    view: ShortText | None = None
+    agent_id: Id | None = None
+    message_id: NonNegativeInt | None = None
+    metadata: JsonObject | None = None
+    client_id: Id | None = None
+
+
+class _Doc(msgspec.Struct, kw_only=True, rename="camel"):
+    kind: str
+    title: str
+    body: str
+    meta: str | None
+    icon: str | None
+    view: str | None
+    agent_id: str | None
+    message_id: int | None
+    metadata: JsonObject | None
+    client_id: str | None
+    created_at: int
+
+
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder(Activity).decode
+_decode_list = msgspec.json.Decoder(list[Activity]).decode
+
+
+class ActivityStore:
+    def __init__(self, redis: Redis, scripts: Scripts, *, event_maxlen: int) -> None:
+        self.redis = redis
+        self.scripts = scripts
+        self.maxlen = event_maxlen
+
+    async def add(self, entry: ActivityInput) -> Activity | None:
+        """Record an entry; None when its clientId was recorded before (a retry)."""
+        check_json_size(entry.metadata, "metadata")
+        now = now_ms()
+        doc = _Doc(
+            kind=entry.kind,
+            title=entry.title,
+            body=entry.body,
+            meta=entry.meta,
+            icon=entry.icon,
+            view=entry.view,
+            agent_id=entry.agent_id,
+            message_id=entry.message_id,
+            metadata=entry.metadata,
+            client_id=entry.client_id,
+            created_at=now,
+        )
+        raw = await self.scripts.run(
+            "activity_add",
+            [keys.activity_seq(), keys.activity_all(), keys.events(keys.BUS)],
+            [_encode(doc), entry.kind, entry.agent_id or "", entry.client_id or "", now, self.maxlen],
+        )
+        return _decode(raw) if raw else None
+
+    async def list(
+        self,
+        *,
+        limit: int,
+        kind: str | None = None,
+        agent_id: str | None = None,
+        before: int | None = None,
+        since: int | None = None,
+    ) -> list[Activity]:
+        """Newest first."""
+        if agent_id:
+            index, kind_filter = keys.activity_by("agent", agent_id), kind or ""
+        elif kind:
+            index, kind_filter = keys.activity_by("kind", kind), ""
+        else:
+            index, kind_filter = keys.activity_all(), ""
+        raws = await self.scripts.run(
+            "activity_list",
+            [index],
+            ["" if before is None else before, limit, kind_filter, "" if since is None else since, LIST_SCAN_BUDGET],
+        )
+        return _decode_list("[" + ",".join(raws) + "]") if raws else []

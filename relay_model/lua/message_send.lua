@@ -1,0 +1,60 @@
+-- Send a message: de-duplicate, route replies, refuse offline direct targets, store, fan out, announce.
+-- KEYS: 1 message seq, 2 idempotency key (unused when ARGV[8] = 0), 3 msgs_all, 4 broadcasts, 5 bus events
+-- ARGV: 1 now, 2 doc (json object without id/to), 3 from, 4 to ('' = route to replyTo's sender),
+--       5 kind, 6 channel, 7 replyTo ('' = none), 8 has idempotency key (0/1), 9 claimable (0/1),
+--       10 may reach offline agents (0/1), 11 maxlen
+-- Returns: {'ok', created (0/1), message json} or {'err', code, message}
+local from, to, kind, channel, reply_to = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+if ARGV[8] == '1' then
+  local existing = redis.call('GET', KEYS[2])
+  if existing then
+    local json = message_json('$MESSAGE$' .. existing)
+    if json then return { 'ok', 0, json } end
+  end
+end
+if to == '' and reply_to ~= '' then
+  to = redis.call('HGET', '$MESSAGE$' .. reply_to, 'from')
+  if not to then return { 'err', '404', 'replyTo message not found' } end
+end
+if to == '' then return { 'err', '400', 'to is required (or provide replyTo to auto-route)' } end
+
+local fanout = nil
+local direct = true
+if to == 'broadcast' then
+  direct = false
+elseif string.sub(to, 1, 4) == 'tag:' then
+  direct = false; fanout = '$AGENTS_BY_TAG$' .. string.sub(to, 5)
+elseif string.sub(to, 1, 4) == 'cap:' then
+  direct = false; fanout = '$AGENTS_BY_CAP$' .. string.sub(to, 5)
+elseif string.sub(to, 1, 6) == 'label:' then
+  direct = false; fanout = '$AGENTS_BY_LABEL$' .. string.sub(to, 7)
+end
+if direct and ARGV[10] ~= '1' then
+  if redis.call('HGET', '$AGENT$' .. to, 'status') == 'offline' then
+    return { 'err', '422', 'agent "' .. to .. '" is offline' }
+  end
+end
+
+local id = redis.call('INCR', KEYS[1])
+local doc = '{"id":' .. id .. ',"to":' .. cjson.encode(to) .. ',' .. string.sub(ARGV[2], 2)
+local key = '$MESSAGE$' .. id
+redis.call('HSET', key, 'doc', doc, 'from', from, 'to', to, 'kind', kind, 'channel', channel,
+  'claimable', ARGV[9])
+redis.call('ZADD', KEYS[3], id, id)
+redis.call('ZADD', '$MESSAGES_BY_FROM$' .. from, id, id)
+redis.call('ZADD', '$MESSAGES_BY_TO$' .. to, id, id)
+redis.call('ZADD', '$MESSAGES_BY_KIND$' .. kind, id, id)
+if channel ~= '' then redis.call('ZADD', '$MESSAGES_BY_CHANNEL$' .. channel, id, id) end
+if to == 'broadcast' then
+  redis.call('ZADD', KEYS[4], id, id)
+elseif fanout then
+  for _, member in ipairs(redis.call('SMEMBERS', fanout)) do
+    if member ~= from then redis.call('ZADD', '$INBOX$' .. member, id, id) end
+  end
+else
+  redis.call('ZADD', '$INBOX$' .. to, id, id)
+end
+if ARGV[8] == '1' then redis.call('SET', KEYS[2], id) end
+local json = message_json(key)
+relay_emit(KEYS[5], ARGV[11], 'bus', 'message.created', from, tostring(id), '{"message":' .. json .. '}')
+return { 'ok', 1, json }

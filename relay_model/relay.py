@@ -1,0 +1,28 @@
+"""One object holding every store, built once per process from a Redis client."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from .activity import ActivityStore
+from .agents import AgentStore
+from .events import EventLog
+from .messages import MessageStore
+from .scripts import Scripts
+from .settings import Settings
+
+
+class Relay:
+    def __init__(self, redis: Redis, settings: Settings) -> None:
+        self.redis = redis
+        self.settings = settings
+        self.scripts = Scripts(redis)
+        maxlen = settings.event_stream_maxlen
+        self.events = EventLog(redis, self.scripts, maxlen=maxlen)
+        self.agents = AgentStore(redis, self.scripts, event_maxlen=maxlen)
+        self.messages = MessageStore(redis, self.scripts, event_maxlen=maxlen, claim_ttl_ms=settings.claim_ttl_ms)
+        self.activity = ActivityStore(redis, self.scripts, event_maxlen=maxlen)
+
+    async def bootstrap(self) -> None:
+        """Idempotent start-up writes (any number of nodes may run it at once)."""
+        await self.agents.ensure_builtins()

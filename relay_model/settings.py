@@ -1,0 +1,75 @@
+"""Settings read once from the environment; shared by API nodes and workers.
+
+Every variable is documented in the README's configuration table.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = float(raw)
+    if value <= 0:
+        raise ValueError(f"{name} must be positive")
+    return value
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = int(raw)
+    if value <= 0:
+        raise ValueError(f"{name} must be a positive integer")
+    return value
+
+
+def _str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    # arq's queue keys are not cluster-aware, so the job queue may live on a plain Redis of its own.
+    queue_redis_url: str = ""
+    admin_token: str = ""
+    max_body_bytes: int = 1024 * 1024
+    stale_after_s: float = 60.0
+    offline_after_s: float = 300.0
+    reap_interval_s: float = 5.0
+    claim_ttl_ms: int = 5 * 60 * 1000
+    event_stream_maxlen: int = 10_000
+    sse_keepalive_s: float = 15.0
+    sse_client_queue: int = 1000
+    host_base_dir: str = field(default_factory=lambda: os.path.expanduser("~"))
+    user_recipes_dir: str = ""
+    data_dir: str = ""
+
+    @property
+    def effective_queue_url(self) -> str:
+        return self.queue_redis_url or self.redis_url
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            redis_url=_str("REDIS_URL", "redis://127.0.0.1:6379/0"),
+            queue_redis_url=_str("AGENT_RELAY_QUEUE_REDIS_URL"),
+            admin_token=_str("AGENT_RELAY_ADMIN_TOKEN"),
+            max_body_bytes=_int("AGENT_RELAY_MAX_BODY_BYTES", 1024 * 1024),
+            stale_after_s=_float("AGENT_RELAY_STALE_AFTER_S", 60.0),
+            offline_after_s=_float("AGENT_RELAY_OFFLINE_AFTER_S", 300.0),
+            reap_interval_s=_float("AGENT_RELAY_REAP_INTERVAL_S", 5.0),
+            claim_ttl_ms=_int("AGENT_RELAY_CLAIM_TTL_MS", 5 * 60 * 1000),
+            event_stream_maxlen=_int("AGENT_RELAY_EVENT_RETENTION", 10_000),
+            sse_keepalive_s=_float("AGENT_RELAY_SSE_KEEPALIVE_S", 15.0),
+            sse_client_queue=_int("AGENT_RELAY_SSE_CLIENT_QUEUE", 1000),
+            host_base_dir=_str("AGENT_RELAY_HOST_BASE_DIR") or os.path.expanduser("~"),
+            user_recipes_dir=_str("AGENT_RELAY_RECIPES_DIR"),
+            data_dir=_str("AGENT_RELAY_DATA_DIR"),
+        )

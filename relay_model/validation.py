@@ -1,0 +1,75 @@
+"""Validation limits and the constrained types request bodies are built from.
+
+The texts of errors that the seed spells out are produced here (`limit must be an integer between
+1 and 500`, `params is too large`, …); the API's error translator words the rest in the same style.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Final, Literal
+
+import msgspec
+from msgspec import Meta
+
+from .errors import Invalid
+
+AGENT_STATUSES: Final = ("online", "idle", "busy", "stale", "offline")
+AGENT_KINDS: Final = ("provider", "channel", "orchestrator", "system", "user")
+MESSAGE_KINDS: Final = ("chat", "channel.event", "task", "pair", "control", "system")
+ACTIVITY_KINDS: Final = ("message", "reply", "question", "operator", "pair", "task", "state")
+
+AgentStatus = Literal["online", "idle", "busy", "stale", "offline"]
+AgentKind = Literal["provider", "channel", "orchestrator", "system", "user"]
+MessageKind = Literal["chat", "channel.event", "task", "pair", "control", "system"]
+ActivityKind = Literal["message", "reply", "question", "operator", "pair", "task", "state"]
+
+MAX_JSON_FIELD_CHARS: Final = 65_536
+MAX_LIST_ITEMS: Final = 100
+
+Id = Annotated[str, Meta(min_length=1, max_length=240)]
+Name = Annotated[str, Meta(max_length=240)]
+Label = Annotated[str, Meta(max_length=120)]
+ShortText = Annotated[str, Meta(max_length=80)]
+Path = Annotated[str, Meta(max_length=500)]
+Subject = Annotated[str, Meta(max_length=500)]
+Body = Annotated[str, Meta(max_length=65_536)]
+Tag = Annotated[str, Meta(min_length=1, max_length=80)]
+TagList = Annotated[list[Tag], Meta(max_length=MAX_LIST_ITEMS)]
+PositiveInt = Annotated[int, Meta(ge=1, le=2**53 - 1)]
+NonNegativeInt = Annotated[int, Meta(ge=0, le=2**53 - 1)]
+JsonObject = dict[str, Any]
+
+_encoder = msgspec.json.Encoder()
+
+
+def check_json_size(value: Any, field: str, limit: int = MAX_JSON_FIELD_CHARS) -> None:
+    """The seed's `cleanParams` rule: an object whose JSON encoding exceeds the limit is refused."""
+    if value is not None and len(_encoder.encode(value)) > limit:
+        raise Invalid(f"{field} is too large")
+
+
+def parse_query_int(raw: str | None, *, field: str, lo: int, hi: int, text: str) -> int | None:
+    """The seed's `parseQueryInt`: absent is None; anything but an integer in range is `text`."""
+    if raw is None or raw == "":
+        return None
+    stripped = raw.strip()
+    if not stripped.lstrip("-").isdigit() or len(stripped) > 20:
+        raise Invalid(text)
+    value = int(stripped)
+    if value < lo or value > hi:
+        raise Invalid(text)
+    return value
+
+
+def parse_limit(raw: str | None, default: int, hi: int = 500) -> int:
+    value = parse_query_int(raw, field="limit", lo=1, hi=hi, text=f"limit must be an integer between 1 and {hi}")
+    return default if value is None else value
+
+
+def parse_since(raw: str | None) -> int | None:
+    return parse_query_int(raw, field="since", lo=0, hi=2**53 - 1, text="since must be a non-negative integer")
+
+
+def check_enum(value: str | None, field: str, allowed: tuple[str, ...]) -> None:
+    if value is not None and value not in allowed:
+        raise Invalid(f"{field} must be one of: {', '.join(allowed)}")

@@ -1,0 +1,30 @@
+"""arq `WorkerSettings`: the relay's cron jobs and job functions."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from arq.connections import RedisSettings
+from arq.cron import CronJob, cron
+
+from relay_model.settings import Settings
+from relay_worker.jobs.lifecycle import shutdown, startup, worker_heartbeat
+
+SETTINGS = Settings.from_env()
+
+
+class WorkerSettings:
+    functions: ClassVar[list[Any]] = []
+    cron_jobs: ClassVar[list[CronJob]] = [
+        # Liveness for /api/health; unique per worker, so every replica runs its own.
+        cron(worker_heartbeat, second=set(range(0, 60, 5)), run_at_startup=True, unique=False, timeout=10),
+    ]
+    on_startup = startup
+    on_shutdown = shutdown
+    redis_settings = RedisSettings.from_dsn(SETTINGS.effective_queue_url)
+    queue_name = "relay:{sys}:arq:queue"
+    health_check_key = "relay:{sys}:arq:health"
+    max_jobs = 20
+    job_timeout = 60
+    keep_result = 60
+    handle_signals = True

