@@ -20,9 +20,10 @@ from redis.exceptions import RedisError
 from relay_api.auth import PUBLIC, Authenticator, auth_guard
 from relay_api.controllers import CONTROLLERS
 from relay_api.controllers.health import probe_alive, probe_ready
-from relay_api.deps import RelayDep, provide_relay
+from relay_api.deps import RelayDep, provide_principal, provide_relay
 from relay_api.errors import EXCEPTION_HANDLERS
 from relay_api.sse import Broker
+from relay_api.token_auth import SseLeases, TokenResolver
 from relay_model import __version__
 from relay_model.connection import connect
 from relay_model.relay import Relay
@@ -66,6 +67,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         broker = Broker(redis, relay.events, settings.sse_client_queue, settings.sse_keepalive_s)
         app.state.relay = relay
         app.state.broker = broker
+        resolver = TokenResolver(relay.tokens, settings)
+        app.state.authenticator.add_resolver(resolver)
+        app.state.authenticator.on_admin = resolver.limit_admin
+        app.state.sse_leases = SseLeases(
+            relay.tokens, max_per_token=settings.sse_max_per_token, keepalive_s=settings.sse_keepalive_s
+        )
         bootstrap = asyncio.create_task(_bootstrap_until_done(relay))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(bootstrap), timeout=2.0)
@@ -81,7 +88,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[api, healthz, readyz],
         lifespan=[lifespan],
-        dependencies={"relay": Provide(provide_relay, sync_to_thread=False)},
+        dependencies={
+            "relay": Provide(provide_relay, sync_to_thread=False),
+            "principal": Provide(provide_principal, sync_to_thread=False),
+        },
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
         guards=[auth_guard],

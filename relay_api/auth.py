@@ -15,6 +15,7 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
+from relay_api.scopes import matches
 from relay_model.errors import Forbidden, Unauthorized
 
 PUBLIC = "public"
@@ -25,15 +26,15 @@ ALL_SCOPES = "*"
 class Principal:
     role: str
     sub: str
+    # What the role grants (relay_api/scopes.py) ...
     scopes: frozenset[str] = field(default_factory=frozenset)
     jti: str | None = None
+    # ... narrowed by the token's own `scope` claim when it has one (never widened).
+    narrow: frozenset[str] | None = None
 
     def has(self, scope: str) -> bool:
-        if ALL_SCOPES in self.scopes or scope in self.scopes:
-            return True
-        # `agents:*` grants every scope of the agents area.
-        area = scope.split(":", 1)[0]
-        return f"{area}:*" in self.scopes
+        # `agents:*` grants every scope of the agents area; `*` grants everything.
+        return matches(self.scopes, scope) and (self.narrow is None or matches(self.narrow, scope))
 
 
 Resolver = Callable[[str], Awaitable[Principal | None]]
@@ -53,12 +54,16 @@ class Authenticator:
     def __init__(self, admin_token: str) -> None:
         self.admin_token = admin_token
         self.resolvers: list[Resolver] = []
+        # Called on every use of the environment's admin token (its rate limit, when one is set).
+        self.on_admin: Callable[[], Awaitable[None]] | None = None
 
     def add_resolver(self, resolver: Resolver) -> None:
         self.resolvers.append(resolver)
 
     async def resolve(self, token: str) -> Principal | None:
         if self.admin_token and hmac.compare_digest(token.encode(), self.admin_token.encode()):
+            if self.on_admin is not None:
+                await self.on_admin()
             return Principal(role="admin", sub="admin", scopes=frozenset({ALL_SCOPES}))
         for resolver in self.resolvers:
             principal = await resolver(token)
@@ -88,8 +93,11 @@ async def auth_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
     scope = route_scope(handler)
     if scope == PUBLIC:
         return
-    authenticator: Authenticator = connection.app.state.authenticator
-    principal = await authenticator.authenticate(connection)
+    # The guard sits on the app and on the /api router; resolve (and count) a request only once.
+    principal: Principal | None = connection.state.get("principal")
+    if principal is None:
+        authenticator: Authenticator = connection.app.state.authenticator
+        principal = await authenticator.authenticate(connection)
     if not principal.has(scope):
         raise Forbidden(f"token lacks scope {scope}")
     connection.state.principal = principal

@@ -8,6 +8,7 @@ from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 
+from relay_api.auth import Principal, principal_of
 from relay_model.agents import SessionGuard
 from relay_model.relay import Relay
 
@@ -27,3 +28,12 @@ def session_guard(request: Request[Any, Any, Any], session_id: str | None, start
 
 # Handlers take `relay: RelayDep`: the stores of this process, built once at start-up.
 RelayDep = NamedDependency[Relay]
+
+
+def provide_principal(request: Request[Any, Any, Any]) -> Principal:
+    """Who the request's token speaks for (set by the auth guard)."""
+    return principal_of(request)
+
+
+# Handlers that check ownership take `principal: PrincipalDep`.
+PrincipalDep = NamedDependency[Principal]

@@ -30,6 +30,11 @@ QUERY_TEXTS = {
     "before": "before must be a non-negative integer",
 }
 
+# Body fields whose every validation failure the seed words one way.
+BODY_TEXTS = {
+    "ttlSeconds": "ttlSeconds must be a positive integer",
+}
+
 _KIND_WORDS = {
     "str": "a string",
     "int": "an integer",
@@ -99,8 +104,11 @@ def describe(request: Request[Any, Any, Any], key: str, message: str, source: st
         return f"{m.group(1)} required"
     if key in ("data", "") or key is None:
         if "Expected `object`" in message:
-            return "JSON object body required"
+            # A route may word it as the seed does (`opt={"body_text": "token body required"}`).
+            return str(request.route_handler.opt.get("body_text") or "JSON object body required")
         return message
+    if source == "body" and key in BODY_TEXTS:
+        return BODY_TEXTS[key]
     if message.startswith("Invalid enum value"):
         values = _literal_values(_field_type(request, key, source))
         if values:

@@ -158,3 +158,33 @@ def reaper_status() -> str:
 def dispatch(job: str, slot: str) -> str:
     """Set-once key that makes one scheduled slot run once across worker replicas."""
     return f"{_SYS}dispatch:{job}:{slot}"
+
+
+# --- auth: tokens, revocations, rate limits, SSE leases ----------------------------------------
+
+_AUTH = prefix(AUTH)
+
+
+def token(jti: str) -> str:
+    """A token's record (JSON, never the secret); kept a while after expiry so listings show it."""
+    return f"{_AUTH}token:{jti}"
+
+
+def tokens_all() -> str:
+    """Zset of token jtis scored by creation time (ms)."""
+    return f"{_AUTH}tokens"
+
+
+def token_revoked(jti: str) -> str:
+    """Exists while a revoked token would otherwise still be valid (TTL = its remaining lifetime)."""
+    return f"{_AUTH}revoked:{jti}"
+
+
+def rate_window(subject: str, window: int) -> str:
+    """Request counter of one token (jti, or `admin`) in one fixed one-minute window."""
+    return f"{_AUTH}rate:{subject}:{window}"
+
+
+def sse_leases(subject: str) -> str:
+    """Zset of one token's open SSE connections, scored by lease expiry (ms)."""
+    return f"{_AUTH}sse:{subject}"

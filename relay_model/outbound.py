@@ -2,18 +2,132 @@
 
 Every call has a timeout, a response size cap, accepts only http(s) URLs and never follows
 redirects. Deployments can also refuse private destinations (see `AddressPolicy`).
+
+With `AGENT_RELAY_OUTBOUND_BLOCK_PRIVATE` on, the host is resolved once, every address it resolves
+to is checked, and the connection goes to that checked address (the URL's host stays in the `Host`
+header and, for https, in TLS SNI and certificate verification). Checking one resolution and then
+letting the HTTP client resolve again would let a DNS answer change in between (rebinding); spelled
+forms of loopback (`2130706433`, `0x7f.1`, `[::ffff:127.0.0.1]`) are caught because the check is on
+what the resolver returns, not on the text of the URL.
 """
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
 import msgspec
 
 from .errors import Invalid, UpstreamFailed
+
+if TYPE_CHECKING:
+    from .settings import Settings
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+class BlockedDestination(UpstreamFailed):
+    """The destination resolved to an address the outbound policy refuses."""
+
+
+def _embedded_v4(ip: IPAddress) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address carries (mapped, 6to4, NAT64), which is where it really goes."""
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return None
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
+def is_public(ip: IPAddress) -> bool:
+    """False for loopback, private, link-local (cloud metadata 169.254.169.254), shared (100.64/10),
+    multicast, reserved and unspecified addresses, also when wrapped in an IPv6 form."""
+    for candidate in (ip, _embedded_v4(ip)):
+        if candidate is None:
+            continue
+        if not candidate.is_global or candidate.is_multicast or candidate.is_reserved or candidate.is_unspecified:
+            return False
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class AddressPolicy:
+    block_private: bool = False
+    # Networks let through even when private ones are blocked (e.g. the orchestrators' subnet).
+    allow: tuple[IPNetwork, ...] = ()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AddressPolicy:
+        allow = tuple(
+            ipaddress.ip_network(part.strip(), strict=False)
+            for part in settings.outbound_allow_cidrs.split(",")
+            if part.strip()
+        )
+        return cls(block_private=settings.outbound_block_private, allow=allow)
+
+    def permits(self, ip: IPAddress) -> bool:
+        if not self.block_private or any(ip in net for net in self.allow):
+            return True
+        return is_public(ip)
+
+
+_policy = AddressPolicy()
+
+
+def configure(settings: Settings) -> None:
+    """Set the process-wide policy from the settings (each process builds its Relay once)."""
+    global _policy
+    _policy = AddressPolicy.from_settings(settings)
+
+
+def current_policy() -> AddressPolicy:
+    return _policy
+
+
+async def system_resolve(host: str, port: int) -> list[str]:
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    # An IPv6 sockaddr may carry a zone (`fe80::1%eth0`); the zone is not part of the address.
+    return list(dict.fromkeys(str(info[4][0]).split("%", 1)[0] for info in infos))
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    url: httpx.URL  # what is connected to: the URL with its host replaced by the checked address
+    host_header: str
+    sni_hostname: str | None
+
+
+async def pin_destination(url: str, policy: AddressPolicy, resolve: Resolver = system_resolve) -> Destination:
+    """Resolve once, refuse if any answer is refused, and aim the request at the checked address."""
+    target = httpx.URL(url)
+    host = target.host
+    port = target.port or (443 if target.scheme == "https" else 80)
+    try:
+        addresses = await resolve(host, port)
+    except OSError as exc:
+        raise UpstreamFailed(f"cannot resolve {host}: {exc}") from exc
+    if not addresses:
+        raise UpstreamFailed(f"cannot resolve {host}")
+    ips = [ipaddress.ip_address(a) for a in addresses]
+    for ip in ips:
+        if not policy.permits(ip):
+            raise BlockedDestination(f"outbound address not allowed: {host} resolves to {ip}")
+    sni = host if target.scheme == "https" else None
+    return Destination(target.copy_with(host=str(ips[0])), target.netloc.decode("ascii"), sni)
 
 DEFAULT_TIMEOUT_S = 5.0
 DEFAULT_MAX_BYTES = 1024 * 1024
@@ -49,16 +163,28 @@ async def request(
     headers: dict[str, str] | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    policy: AddressPolicy | None = None,
+    resolve: Resolver = system_resolve,
 ) -> OutboundResponse:
-    """One bounded request. Raises UpstreamFailed on network errors, timeouts and oversize bodies."""
+    """One bounded request. Raises UpstreamFailed on network errors, timeouts and oversize bodies,
+    and BlockedDestination (a 502 too) when the address policy refuses where the URL leads."""
     check_url(url)
-    send_headers = dict(headers or {})
+    send_headers = {k.lower(): v for k, v in (headers or {}).items()}
     if json_body is not None:
         send_headers.setdefault("content-type", "application/json")
+    active = policy or _policy
+    target: httpx.URL | str = url
+    extensions: dict[str, Any] = {}
+    if active.block_private:
+        destination = await pin_destination(url, active, resolve)
+        target = destination.url
+        send_headers["host"] = destination.host_header
+        if destination.sni_hostname:
+            extensions["sni_hostname"] = destination.sni_hostname
     try:
         async with (
             httpx.AsyncClient(timeout=httpx.Timeout(timeout_s), follow_redirects=False, trust_env=False) as client,
-            client.stream(method, url, content=json_body, headers=send_headers) as response,
+            client.stream(method, target, content=json_body, headers=send_headers, extensions=extensions) as response,
         ):
             chunks: list[bytes] = []
             size = 0

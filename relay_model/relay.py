@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
+from . import outbound
 from .activity import ActivityStore
 from .agents import AgentStore
 from .events import EventLog
 from .messages import MessageStore
 from .scripts import Scripts
 from .settings import Settings
+from .tokens import TokenStore
 
 
 class Relay:
@@ -22,6 +24,15 @@ class Relay:
         self.agents = AgentStore(redis, self.scripts, event_maxlen=maxlen)
         self.messages = MessageStore(redis, self.scripts, event_maxlen=maxlen, claim_ttl_ms=settings.claim_ttl_ms)
         self.activity = ActivityStore(redis, self.scripts, event_maxlen=maxlen)
+        self.tokens = TokenStore(
+            redis,
+            self.scripts,
+            secret=settings.token_secret,
+            previous_secret=settings.token_secret_previous,
+            default_ttl_s=settings.token_default_ttl_s,
+            max_ttl_s=settings.token_max_ttl_s,
+        )
+        outbound.configure(settings)
 
     async def bootstrap(self) -> None:
         """Idempotent start-up writes (any number of nodes may run it at once)."""

@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from .roles import DEFAULT_RATE_PER_MINUTE, ROLES
+
 
 def _float(name: str, default: float) -> float:
     raw = os.environ.get(name)
@@ -33,6 +35,28 @@ def _str(name: str, default: str = "") -> str:
     return os.environ.get(name, default).strip()
 
 
+def _count(name: str, default: int) -> int:
+    """A non-negative integer where 0 means "no limit"."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = int(raw)
+    if value < 0:
+        raise ValueError(f"{name} must be 0 (unlimited) or a positive integer")
+    return value
+
+
+def _flag(name: str) -> bool:
+    return _str(name).lower() in ("1", "true", "yes", "on")
+
+
+def _rate_limits() -> dict[str, int]:
+    return {
+        role: _count(f"AGENT_RELAY_RATE_LIMIT_{role.upper()}_PER_MINUTE", DEFAULT_RATE_PER_MINUTE[role])
+        for role in ROLES
+    }
+
+
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     redis_url: str = "redis://127.0.0.1:6379/0"
@@ -50,6 +74,15 @@ class Settings:
     host_base_dir: str = field(default_factory=lambda: os.path.expanduser("~"))
     user_recipes_dir: str = ""
     data_dir: str = ""
+    # --- auth and limits (tokens, rate limits, SSE, outbound policy) ---
+    token_secret: str = ""
+    token_secret_previous: str = ""
+    token_default_ttl_s: int = 90 * 24 * 3600
+    token_max_ttl_s: int = 366 * 24 * 3600
+    rate_limits: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_RATE_PER_MINUTE))
+    sse_max_per_token: int = 20
+    outbound_block_private: bool = False
+    outbound_allow_cidrs: str = ""
 
     @property
     def effective_queue_url(self) -> str:
@@ -72,4 +105,12 @@ class Settings:
             host_base_dir=_str("AGENT_RELAY_HOST_BASE_DIR") or os.path.expanduser("~"),
             user_recipes_dir=_str("AGENT_RELAY_RECIPES_DIR"),
             data_dir=_str("AGENT_RELAY_DATA_DIR"),
+            token_secret=_str("AGENT_RELAY_TOKEN_SECRET"),
+            token_secret_previous=_str("AGENT_RELAY_TOKEN_SECRET_PREVIOUS"),
+            token_default_ttl_s=_int("AGENT_RELAY_TOKEN_DEFAULT_TTL_S", 90 * 24 * 3600),
+            token_max_ttl_s=_int("AGENT_RELAY_TOKEN_MAX_TTL_S", 366 * 24 * 3600),
+            rate_limits=_rate_limits(),
+            sse_max_per_token=_count("AGENT_RELAY_SSE_MAX_PER_TOKEN", 20),
+            outbound_block_private=_flag("AGENT_RELAY_OUTBOUND_BLOCK_PRIVATE"),
+            outbound_allow_cidrs=_str("AGENT_RELAY_OUTBOUND_ALLOW_CIDRS"),
         )

@@ -8,7 +8,8 @@ import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from relay_api.deps import RelayDep, session_guard
+from relay_api.deps import PrincipalDep, RelayDep, session_guard
+from relay_api.ownership import require_registration, require_self
 from relay_model.activity import ActivityInput
 from relay_model.agents import BUILTIN_AGENTS, AgentCard, RegisterAgentInput
 from relay_model.base import Input
@@ -52,8 +53,11 @@ class AgentController(Controller):
     tags: ClassVar[list[str]] = ["agents"]
 
     @post("/", name="agents:register", opt={"scope": "agents:register"}, status_code=200)
-    async def register(self, relay: RelayDep, data: JSONBody[RegisterAgentInput]) -> Response[AgentCard]:
+    async def register(
+        self, relay: RelayDep, principal: PrincipalDep, data: JSONBody[RegisterAgentInput]
+    ) -> Response[AgentCard]:
         """Register an agent or update its card (201 when new, 200 when it existed)."""
+        await require_registration(principal, data.id, data.orchestrator_id, relay)
         agent, created = await relay.agents.register(data)
         return Response(agent, status_code=201 if created else 200)
 
@@ -77,9 +81,11 @@ class AgentController(Controller):
         self,
         request: Request[Any, Any, Any],
         relay: RelayDep,
+        principal: PrincipalDep,
         agent_id: FromPath[str],
         data: JSONBody[HeartbeatInput | None] = None,
     ) -> AgentResult:
+        await require_self(principal, agent_id, relay)
         body = data or HeartbeatInput()
         guard = session_guard(request, body.session_id, body.session_started_at)
         agent, _ = await relay.agents.heartbeat(agent_id, guard, body.status)
@@ -87,8 +93,14 @@ class AgentController(Controller):
 
     @patch("/{agent_id:str}/status", name="agents:status", opt={"scope": "agents:write"})
     async def set_status(
-        self, request: Request[Any, Any, Any], relay: RelayDep, agent_id: FromPath[str], data: JSONBody[StatusInput]
+        self,
+        request: Request[Any, Any, Any],
+        relay: RelayDep,
+        principal: PrincipalDep,
+        agent_id: FromPath[str],
+        data: JSONBody[StatusInput],
     ) -> AgentResult:
+        await require_self(principal, agent_id, relay)
         guard = session_guard(request, data.session_id, data.session_started_at)
         agent, previous = await relay.agents.set_status(agent_id, data.status, guard)
         if previous != agent.status:
@@ -108,14 +120,20 @@ class AgentController(Controller):
         return AgentResult(agent=agent)
 
     @patch("/{agent_id:str}/label", name="agents:label", opt={"scope": "agents:write"})
-    async def set_label(self, relay: RelayDep, agent_id: FromPath[str], data: JSONBody[LabelInput]) -> Ok:
+    async def set_label(
+        self, relay: RelayDep, principal: PrincipalDep, agent_id: FromPath[str], data: JSONBody[LabelInput]
+    ) -> Ok:
+        await require_self(principal, agent_id, relay)
         if data.label is msgspec.UNSET:
             raise Invalid("label field required (string or null)")
         await relay.agents.set_label(agent_id, data.label or None)
         return Ok()
 
     @patch("/{agent_id:str}/tags", name="agents:tags", opt={"scope": "agents:write"})
-    async def set_tags(self, relay: RelayDep, agent_id: FromPath[str], data: JSONBody[TagsInput]) -> AgentCard:
+    async def set_tags(
+        self, relay: RelayDep, principal: PrincipalDep, agent_id: FromPath[str], data: JSONBody[TagsInput]
+    ) -> AgentCard:
+        await require_self(principal, agent_id, relay)
         if data.tags is None:
             raise Invalid("tags field required")
         agent, _ = await relay.agents.set_tags(agent_id, data.tags)

@@ -8,7 +8,10 @@ from litestar import Controller, Request, get
 from litestar.params import QueryParameter
 from litestar.response import ServerSentEvent
 
+from relay_api.deps import PrincipalDep
+from relay_api.ownership import own_event_filter
 from relay_api.sse import Broker, type_filter
+from relay_api.token_auth import SseLeases, stream_subject
 from relay_model.errors import Invalid
 from relay_model.events import Cursor
 
@@ -21,21 +24,29 @@ class EventController(Controller):
     async def stream(
         self,
         request: Request[Any, Any, Any],
+        principal: PrincipalDep,
         types: Annotated[
             str | None, QueryParameter(max_length=2000, description="Comma-separated types; `agent.*` matches a prefix")
         ] = None,
         agent_id: Annotated[str | None, QueryParameter(name="agentId", max_length=240)] = None,
         last_event_id: Annotated[str | None, QueryParameter(name="lastEventId", max_length=2000)] = None,
     ) -> ServerSentEvent:
-        """Every state change as `data: {type, source, subject, ts, data}`; resumable with `Last-Event-ID`."""
+        """Every state change as `data: {type, source, subject, ts, data}`; resumable with `Last-Event-ID`.
+
+        429 when the token already holds `AGENT_RELAY_SSE_MAX_PER_TOKEN` open streams (on any node).
+        An agent token's stream carries only events about its own agent."""
         broker: Broker = request.app.state.broker
+        leases: SseLeases = request.app.state.sse_leases
+        agent_id = own_event_filter(principal, agent_id)
         raw_resume = request.headers.get("last-event-id") or last_event_id
         resume = Cursor.parse(raw_resume)
         if raw_resume and resume is None:
             raise Invalid("Last-Event-ID is not an event id of this relay")
         patterns = [p.strip() for p in (types or "").split(",") if p.strip()]
+        subject = stream_subject(principal)
+        conn = await leases.open(subject)
         client = broker.add(type_filter(patterns, agent_id))
         return ServerSentEvent(
-            broker.stream(client, resume),
+            leases.hold(subject, conn, broker.stream(client, resume)),
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )

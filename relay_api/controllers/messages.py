@@ -8,8 +8,9 @@ import msgspec
 from litestar import Controller, Response, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from relay_api.deps import RelayDep
-from relay_model.errors import Invalid, NotFound
+from relay_api.deps import PrincipalDep, RelayDep
+from relay_api.ownership import acting_agent, require_history_filter, require_message_access, require_self
+from relay_model.errors import Forbidden, Invalid, NotFound
 from relay_model.messages import ClaimInput, CursorInput, Message, ReadInput, ReleaseInput, SendMessageInput
 from relay_model.validation import MessageKind
 
@@ -30,8 +31,9 @@ class MessageController(Controller):
     tags: ClassVar[list[str]] = ["messages"]
 
     @post("/", name="messages:send", opt={"scope": "messages:send"}, status_code=201)
-    async def send(self, relay: RelayDep, data: JSONBody[SendMessageInput]) -> Response[Message]:
+    async def send(self, relay: RelayDep, principal: PrincipalDep, data: JSONBody[SendMessageInput]) -> Response[Message]:
         """Send a message. 201 with the new message; 200 with the first one when the idempotencyKey was used."""
+        await require_self(principal, data.from_, relay)
         message, created = await relay.messages.send(data)
         return Response(message, status_code=201 if created else 200)
 
@@ -39,6 +41,7 @@ class MessageController(Controller):
     async def list_messages(
         self,
         relay: RelayDep,
+        principal: PrincipalDep,
         for_agent: Annotated[str | None, QueryParameter(name="for", max_length=240)] = None,
         since: Annotated[int | None, QueryParameter(ge=0)] = None,
         before: Annotated[int | None, QueryParameter(ge=0)] = None,
@@ -50,17 +53,23 @@ class MessageController(Controller):
     ) -> list[Message]:
         """With `for`: that agent's inbox after `since`, oldest first. Without: history, filterable."""
         if for_agent:
+            await require_self(principal, for_agent, relay)
             return await relay.messages.inbox(for_agent, since=since or 0, limit=limit)
+        require_history_filter(principal, from_agent, to)
         return await relay.messages.history(
             since=since, before=before, limit=limit, from_=from_agent, to=to, channel=channel, kind=kind
         )
 
     @get("/cursor", name="messages:cursor", opt={"scope": "messages:read"})
     async def get_cursor(
-        self, relay: RelayDep, agent_id: Annotated[str, QueryParameter(name="agentId", min_length=1, max_length=240)]
+        self,
+        relay: RelayDep,
+        principal: PrincipalDep,
+        agent_id: Annotated[str, QueryParameter(name="agentId", min_length=1, max_length=240)],
     ) -> Cursor:
         if not agent_id:
             raise Invalid("agentId required")
+        await require_self(principal, agent_id, relay)
         return Cursor(
             agent_id=agent_id,
             cursor=await relay.messages.get_cursor(agent_id),
@@ -68,33 +77,51 @@ class MessageController(Controller):
         )
 
     @post("/cursor", name="messages:cursor-set", opt={"scope": "messages:read"}, status_code=200)
-    async def set_cursor(self, relay: RelayDep, data: JSONBody[CursorInput]) -> Cursor:
+    async def set_cursor(self, relay: RelayDep, principal: PrincipalDep, data: JSONBody[CursorInput]) -> Cursor:
         """Move an agent's read cursor forward (or back, with `rewind: true`)."""
+        await require_self(principal, data.agent_id, relay)
         cursor = await relay.messages.set_cursor(data.agent_id, data.cursor, allow_rewind=data.rewind)
         return Cursor(agent_id=data.agent_id, cursor=cursor, latest_id=await relay.messages.latest_id())
 
     @get("/{message_id:int}", name="messages:get", opt={"scope": "messages:read"})
-    async def get_message(self, relay: RelayDep, message_id: FromPath[int]) -> Message:
+    async def get_message(self, relay: RelayDep, principal: PrincipalDep, message_id: FromPath[int]) -> Message:
         message = await relay.messages.get(message_id)
         if message is None:
             raise NotFound("message not found")
+        await require_message_access(principal, message, relay)
         return message
 
     @post("/{message_id:int}/claim", name="messages:claim", opt={"scope": "messages:claim"}, status_code=200)
-    async def claim(self, relay: RelayDep, message_id: FromPath[int], data: JSONBody[ClaimInput]) -> ClaimResult:
+    async def claim(
+        self, relay: RelayDep, principal: PrincipalDep, message_id: FromPath[int], data: JSONBody[ClaimInput]
+    ) -> ClaimResult:
         """Claim a claimable message: 200 to the one holder (also when it asks again), 409 to everyone else."""
+        await require_self(principal, data.agent_id, relay)
         message, _ = await relay.messages.claim(message_id, data.agent_id, data.ttl_ms)
         return ClaimResult(ok=True, message=message)
 
     @post("/{message_id:int}/release", name="messages:release", opt={"scope": "messages:claim"}, status_code=200)
     async def release(
-        self, relay: RelayDep, message_id: FromPath[int], data: JSONBody[ReleaseInput | None] = None
+        self,
+        relay: RelayDep,
+        principal: PrincipalDep,
+        message_id: FromPath[int],
+        data: JSONBody[ReleaseInput | None] = None,
     ) -> ClaimResult:
-        message = await relay.messages.release(message_id, (data or ReleaseInput()).agent_id)
+        """Release a claim. Without `agentId` any holder's claim is released (an agent token: its own)."""
+        agent_id = acting_agent(principal, (data or ReleaseInput()).agent_id)
+        if agent_id is not None:
+            await require_self(principal, agent_id, relay)
+        elif principal.role == "orchestrator":
+            raise Forbidden("orchestrator tokens must name the agentId whose claim they release")
+        message = await relay.messages.release(message_id, agent_id)
         return ClaimResult(ok=True, message=message)
 
     @post("/{message_id:int}/read", name="messages:read-ack", opt={"scope": "messages:read"}, status_code=200)
-    async def mark_read(self, relay: RelayDep, message_id: FromPath[int], data: JSONBody[ReadInput]) -> Cursor:
+    async def mark_read(
+        self, relay: RelayDep, principal: PrincipalDep, message_id: FromPath[int], data: JSONBody[ReadInput]
+    ) -> Cursor:
         """Acknowledge a message as read; the agent's read cursor moves up to it."""
+        await require_self(principal, data.agent_id, relay)
         cursor = await relay.messages.mark_read(message_id, data.agent_id)
         return Cursor(agent_id=data.agent_id, cursor=cursor, latest_id=await relay.messages.latest_id())

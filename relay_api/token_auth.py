@@ -1,0 +1,108 @@
+"""Signed tokens on the request path: verify, check revocation and count the rate in one round trip,
+and hold a lease per open SSE stream so a token's streams are counted across all nodes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+import uuid
+from collections.abc import AsyncGenerator
+from typing import TypeVar
+
+from relay_api.auth import Principal
+from relay_api.scopes import role_scopes
+from relay_model.errors import RateLimited, Unauthorized
+from relay_model.roles import ROLES
+from relay_model.settings import Settings
+from relay_model.tokens import TokenStore
+
+log = logging.getLogger("relay.auth")
+
+ADMIN_SUBJECT = "admin-env"
+T = TypeVar("T")
+
+
+class TokenResolver:
+    """An `Authenticator` resolver for the relay's own JWTs. Nothing is cached in-process: every
+    request asks Redis whether the token was revoked, so a revocation holds on every node at once."""
+
+    def __init__(self, tokens: TokenStore, settings: Settings) -> None:
+        self.tokens = tokens
+        self.limits = settings.rate_limits
+
+    async def __call__(self, token: str) -> Principal | None:
+        if token.count(".") != 2:
+            return None  # not a JWT: some other resolver's token
+        claims = self.tokens.verify(token)
+        if claims is None or claims.role not in ROLES:
+            return None
+        limit = self.limits.get(claims.role, 0)
+        revoked, count, reset_ms = await self.tokens.check(claims.jti, limit=limit, jti=claims.jti)
+        if revoked:
+            raise Unauthorized("token revoked")
+        _enforce(limit, count, reset_ms)
+        return Principal(
+            role=claims.role,
+            sub=claims.sub,
+            scopes=role_scopes(claims.role),
+            jti=claims.jti,
+            narrow=frozenset(claims.scope) if claims.scope else None,
+        )
+
+    async def limit_admin(self) -> None:
+        """The environment's admin token has its own limit (`AGENT_RELAY_RATE_LIMIT_ADMIN_PER_MINUTE`)."""
+        limit = self.limits.get("admin", 0)
+        if limit:
+            _, count, reset_ms = await self.tokens.check(ADMIN_SUBJECT, limit=limit)
+            _enforce(limit, count, reset_ms)
+
+
+def _enforce(limit: int, count: int, reset_ms: int) -> None:
+    if limit and count > limit:
+        raise RateLimited(f"rate limit exceeded: {limit} requests per minute", retry_after_s=math.ceil(reset_ms / 1000))
+
+
+def stream_subject(principal: Principal) -> str:
+    """What SSE connections are counted per: the token (its jti), or the environment's admin token."""
+    return principal.jti or ADMIN_SUBJECT
+
+
+class SseLeases:
+    """At most `max_per_token` open event streams per token, across every node. Each stream holds a
+    lease in Redis that it renews while it runs; a node that dies stops renewing, so its streams stop
+    counting once their leases run out."""
+
+    def __init__(self, tokens: TokenStore, *, max_per_token: int, keepalive_s: float) -> None:
+        self.tokens = tokens
+        self.max = max_per_token
+        # Idle streams still yield a keep-alive every `keepalive_s`, which is when leases renew.
+        self.lease_ms = int(max(60.0, 4 * keepalive_s) * 1000)
+
+    async def open(self, subject: str) -> str:
+        """Take a lease for a new stream; 429 when the token already holds the maximum."""
+        conn = uuid.uuid4().hex
+        if not await self.tokens.take_sse(subject, conn, lease_ms=self.lease_ms, max_conns=self.max):
+            raise RateLimited(
+                f"too many open event streams for this token (at most {self.max})",
+                retry_after_s=math.ceil(self.lease_ms / 1000),
+            )
+        return conn
+
+    async def hold(self, subject: str, conn: str, body: AsyncGenerator[T, None]) -> AsyncGenerator[T, None]:
+        """`body`, renewing the lease as it runs and dropping it when the client goes away."""
+        renew_after = self.lease_ms / 3000
+        renewed = time.monotonic()
+        try:
+            async for item in body:
+                yield item
+                if time.monotonic() - renewed >= renew_after:
+                    renewed = time.monotonic()
+                    await self.tokens.renew_sse(subject, conn, lease_ms=self.lease_ms)
+        finally:
+            await body.aclose()
+            # The lease runs out by itself if this fails (Redis down, task cancelled).
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self.tokens.drop_sse(subject, conn))
