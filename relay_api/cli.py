@@ -52,6 +52,18 @@ def _dev_token(data_dir: Path) -> str:
     return token
 
 
+def _dev_secret(data_dir: Path) -> str:
+    """The token signing key `relay dev` keeps beside its admin token, so issued tokens survive restarts."""
+    path = data_dir / "token-secret"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    path.write_text(secret + "\n")
+    path.chmod(0o600)
+    return secret
+
+
 def _dev(args: argparse.Namespace) -> int:
     from relay_api.embedded import EmbeddedRedis, default_data_dir
 
@@ -62,6 +74,7 @@ def _dev(args: argparse.Namespace) -> int:
         embedded = EmbeddedRedis(data_dir / "redis", args.redis_port).start()
         env["REDIS_URL"] = embedded.url
     env.setdefault("AGENT_RELAY_ADMIN_TOKEN", _dev_token(data_dir))
+    env.setdefault("AGENT_RELAY_TOKEN_SECRET", _dev_secret(data_dir))
     env.setdefault("AGENT_RELAY_DATA_DIR", str(data_dir))
     url = f"http://{args.host}:{args.port}"
     env.setdefault("AGENT_RELAY_URL", url)
@@ -123,6 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dev.add_argument("--redis-port", type=int, default=None)
     dev.set_defaults(func=_dev)
+
+    from relay_api.token_cli import add_token_commands
+
+    add_token_commands(sub)
     return parser
 
 
