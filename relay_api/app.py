@@ -7,6 +7,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncGenerator
+from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Response, Router, get
@@ -15,6 +16,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
 from redis.exceptions import RedisError
 
 from relay_api.auth import PUBLIC, Authenticator, auth_guard
@@ -29,6 +31,8 @@ from relay_model.relay import Relay
 from relay_model.settings import Settings
 
 log = logging.getLogger("relay.api")
+
+STATIC_DIR = Path(__file__).parent / "static"
 
 
 @get("/healthz", name="probe:alive", opt={"scope": PUBLIC}, include_in_schema=True, tags=["system"])
@@ -78,8 +82,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await redis.aclose()
 
     api = Router(path="/api", route_handlers=CONTROLLERS, guards=[auth_guard])
+    # The dashboard shell is public; everything it shows comes from /api with the user's token.
+    dashboard = create_static_files_router(
+        path="/", directories=[STATIC_DIR], html_mode=True, name="dashboard", opt={"scope": PUBLIC}
+    )
     return Litestar(
-        route_handlers=[api, healthz, readyz],
+        route_handlers=[api, healthz, readyz, dashboard],
         lifespan=[lifespan],
         dependencies={"relay": Provide(provide_relay, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
