@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         redis = connect(settings.redis_url)
         relay = Relay(redis, settings)
         broker = Broker(redis, relay.events, settings.sse_client_queue, settings.sse_keepalive_s)
+        broker.on_reconnect = relay.bootstrap
         app.state.relay = relay
         app.state.broker = broker
         bootstrap = asyncio.create_task(_bootstrap_until_done(relay))
