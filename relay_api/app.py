@@ -78,6 +78,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await broker.stop()
             await redis.aclose()
 
+    # The guard sits on /api only (guards of every layer run, so a second one on the app would run twice);
+    # the probes and the OpenAPI schema outside /api are public.
     api = Router(path="/api", route_handlers=CONTROLLERS, guards=[auth_guard])
     return Litestar(
         route_handlers=[api, healthz, readyz],
@@ -85,7 +87,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={"relay": Provide(provide_relay, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
-        guards=[auth_guard],
         state=State(
             {
                 "settings": settings,
