@@ -110,6 +110,9 @@ class Broker:
                         continue
                     for client in list(self.clients):
                         client.offer(event)
+                        if client.overflowed:
+                            # Its stream may be stuck in a write and never reach its own clean-up.
+                            self.clients.discard(client)
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:
