@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         redis = connect(settings.redis_url)
         relay = Relay(redis, settings)
         broker = Broker(redis, relay.events, settings.sse_client_queue, settings.sse_keepalive_s)
+        broker.on_reconnect = relay.bootstrap
         app.state.relay = relay
         app.state.broker = broker
         bootstrap = asyncio.create_task(_bootstrap_until_done(relay))
@@ -81,6 +82,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await broker.stop()
             await redis.aclose()
 
+    # The guard sits on /api only (guards of every layer run, so a second one on the app would run twice);
+    # the probes and the OpenAPI schema outside /api are public.
     api = Router(path="/api", route_handlers=CONTROLLERS, guards=[auth_guard])
     # The dashboard shell is public; everything it shows comes from /api with the user's token.
     dashboard = create_static_files_router(
@@ -92,7 +95,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={"relay": Provide(provide_relay, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
-        guards=[auth_guard],
         state=State(
             {
                 "settings": settings,

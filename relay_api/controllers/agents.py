@@ -9,7 +9,6 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from relay_api.deps import RelayDep, session_guard
-from relay_model.activity import ActivityInput
 from relay_model.agents import BUILTIN_AGENTS, AgentCard, RegisterAgentInput
 from relay_model.base import Input
 from relay_model.errors import Invalid, NotFound
@@ -90,21 +89,7 @@ class AgentController(Controller):
         self, request: Request[Any, Any, Any], relay: RelayDep, agent_id: FromPath[str], data: JSONBody[StatusInput]
     ) -> AgentResult:
         guard = session_guard(request, data.session_id, data.session_started_at)
-        agent, previous = await relay.agents.set_status(agent_id, data.status, guard)
-        if previous != agent.status:
-            await relay.activity.add(
-                ActivityInput(
-                    kind="state",
-                    title=f"Agent {agent.status}",
-                    body=agent.label or agent.name,
-                    meta=agent.id,
-                    icon="ti-activity",
-                    view="chat",
-                    agent_id=agent.id,
-                    metadata={"field": "status", "previous": previous or None, "next": agent.status},
-                    client_id=f"server-agent-{agent.id}-status-{agent.status}-{agent.last_seen}",
-                )
-            )
+        agent, _ = await relay.agents.set_status(agent_id, data.status, guard)
         return AgentResult(agent=agent)
 
     @patch("/{agent_id:str}/label", name="agents:label", opt={"scope": "agents:write"})

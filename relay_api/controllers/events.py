@@ -8,7 +8,7 @@ from litestar import Controller, Request, get
 from litestar.params import QueryParameter
 from litestar.response import ServerSentEvent
 
-from relay_api.sse import Broker, type_filter
+from relay_api.sse import EVICT_SCOPE_KEY, Broker, sse_eviction_middleware, type_filter
 from relay_model.errors import Invalid
 from relay_model.events import Cursor
 
@@ -17,7 +17,7 @@ class EventController(Controller):
     path = "/events"
     tags: ClassVar[list[str]] = ["events"]
 
-    @get("/", name="events:stream", opt={"scope": "events:read"})
+    @get("/", name="events:stream", opt={"scope": "events:read"}, middleware=[sse_eviction_middleware])
     async def stream(
         self,
         request: Request[Any, Any, Any],
@@ -34,8 +34,9 @@ class EventController(Controller):
         if raw_resume and resume is None:
             raise Invalid("Last-Event-ID is not an event id of this relay")
         patterns = [p.strip() for p in (types or "").split(",") if p.strip()]
-        client = broker.add(type_filter(patterns, agent_id))
+        client = broker.add(type_filter(patterns, agent_id), request.scope.get(EVICT_SCOPE_KEY))  # type: ignore[call-overload]
+        cursor = await broker.start_cursor(client, resume)
         return ServerSentEvent(
-            broker.stream(client, resume),
+            broker.stream(client, cursor, replay=resume is not None),
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )

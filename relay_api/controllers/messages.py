@@ -11,7 +11,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from relay_api.deps import RelayDep
 from relay_model.errors import Invalid, NotFound
 from relay_model.messages import ClaimInput, CursorInput, Message, ReadInput, ReleaseInput, SendMessageInput
-from relay_model.validation import MessageKind
+from relay_model.validation import MAX_SAFE_INT, MessageKind
 
 
 class Cursor(msgspec.Struct, rename="camel"):
@@ -40,8 +40,8 @@ class MessageController(Controller):
         self,
         relay: RelayDep,
         for_agent: Annotated[str | None, QueryParameter(name="for", max_length=240)] = None,
-        since: Annotated[int | None, QueryParameter(ge=0)] = None,
-        before: Annotated[int | None, QueryParameter(ge=0)] = None,
+        since: Annotated[int | None, QueryParameter(ge=0, le=MAX_SAFE_INT)] = None,
+        before: Annotated[int | None, QueryParameter(ge=0, le=MAX_SAFE_INT)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
         from_agent: Annotated[str | None, QueryParameter(name="from", max_length=240)] = None,
         to: Annotated[str | None, QueryParameter(max_length=240)] = None,
