@@ -216,7 +216,7 @@ class MessageStore:
         return decode_message(raw), bool(fresh)
 
     async def release(self, message_id: int, agent_id: str | None) -> Message:
-        (raw,) = await self.scripts.run_checked(
+        _, raw = await self.scripts.run_checked(
             "message_release",
             [keys.message(message_id), keys.message_claims(), keys.events(keys.BUS)],
             [message_id, agent_id or "", self.maxlen],
