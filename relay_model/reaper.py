@@ -26,7 +26,7 @@ import logging
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -77,8 +77,13 @@ class PassReport(ReapReport, kw_only=True, rename="camel"):
     def touched(self) -> bool:
         return bool(self.stale_agent_ids) or not self.empty()
 
+    def ids(self) -> dict[str, list[Any]]:
+        """Every list by its wire (camelCase) name."""
+        built: dict[str, list[Any]] = msgspec.to_builtins(self)
+        return built
+
     def counts(self) -> dict[str, int]:
-        return {name: len(value) for name, value in msgspec.structs.asdict(self).items()}
+        return {name: len(value) for name, value in self.ids().items()}
 
 
 # Steps may annotate their report parameter as ReapReport or PassReport; both are accepted.

@@ -58,13 +58,16 @@ async def reaper_pass(relay: Relay, worker_id: str, slot: IntervalSlot) -> PassR
         counts=counts,
         touched=report.touched(),
     )
+    # Idle passes log one short line; a pass that changed something lists what (ids capped).
     line: dict[str, Any] = {
         "slot": slot.index,
         "worker": worker_id,
         "startedAt": started,
         "durationMs": round(duration_ms, 2),
-        "counts": counts,
+        "touched": report.touched(),
     }
-    line.update({name: ids[:LOG_IDS] for name, ids in msgspec.structs.asdict(report).items() if ids})
+    if report.touched():
+        line["counts"] = {name: count for name, count in counts.items() if count}
+        line.update({name: ids[:LOG_IDS] for name, ids in report.ids().items() if ids})
     log.info("reaper.pass %s", _json.encode(line).decode(), extra={"relay_event": "reaper.pass", "relay": line})
     return report
