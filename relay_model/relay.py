@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
+from . import bus_reaper  # noqa: F401  (registers the bus group's reaper steps)
 from .activity import ActivityStore
 from .agents import AgentStore
 from .events import EventLog
+from .maintenance import MaintenanceStore
 from .messages import MessageStore
 from .scripts import Scripts
 from .settings import Settings
@@ -22,6 +24,7 @@ class Relay:
         self.agents = AgentStore(redis, self.scripts, event_maxlen=maxlen)
         self.messages = MessageStore(redis, self.scripts, event_maxlen=maxlen, claim_ttl_ms=settings.claim_ttl_ms)
         self.activity = ActivityStore(redis, self.scripts, event_maxlen=maxlen)
+        self.maintenance = MaintenanceStore(redis)
 
     async def bootstrap(self) -> None:
         """Idempotent start-up writes (any number of nodes may run it at once)."""

@@ -50,6 +50,8 @@ class Settings:
     host_base_dir: str = field(default_factory=lambda: os.path.expanduser("~"))
     user_recipes_dir: str = ""
     data_dir: str = ""
+    # Reaper: at most this many due items per Lua call; a pass loops until a batch comes back short.
+    reap_batch_size: int = 200
 
     @property
     def effective_queue_url(self) -> str:
@@ -72,4 +74,5 @@ class Settings:
             host_base_dir=_str("AGENT_RELAY_HOST_BASE_DIR") or os.path.expanduser("~"),
             user_recipes_dir=_str("AGENT_RELAY_RECIPES_DIR"),
             data_dir=_str("AGENT_RELAY_DATA_DIR"),
+            reap_batch_size=_int("AGENT_RELAY_REAP_BATCH", 200),
         )

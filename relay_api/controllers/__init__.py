@@ -5,6 +5,7 @@ from .agents import AgentController
 from .events import EventController
 from .health import HealthController
 from .messages import MessageController
+from .system import SystemReapController
 
 CONTROLLERS = [
     AgentController,
@@ -12,4 +13,5 @@ CONTROLLERS = [
     ActivityController,
     EventController,
     HealthController,
+    SystemReapController,
 ]

@@ -37,6 +37,9 @@ class HealthController(Controller):
                 "agentsByStatus": await relay.agents.counts_by_status(),
                 "messages": await relay.messages.latest_id(),
             }
+            # Background work: workers seen recently (their heartbeat) and the last periodic reaper pass.
+            body["workers"] = await relay.maintenance.workers()
+            body["reaper"] = await relay.maintenance.reaper()
         except RedisError as exc:
             body["ok"] = False
             body["error"] = "storage unavailable"
