@@ -6,6 +6,7 @@ from redis.asyncio import Redis
 
 from .activity import ActivityStore
 from .agents import AgentStore
+from .commands import CommandStore
 from .events import EventLog
 from .messages import MessageStore
 from .scripts import Scripts
@@ -22,6 +23,9 @@ class Relay:
         self.agents = AgentStore(redis, self.scripts, event_maxlen=maxlen)
         self.messages = MessageStore(redis, self.scripts, event_maxlen=maxlen, claim_ttl_ms=settings.claim_ttl_ms)
         self.activity = ActivityStore(redis, self.scripts, event_maxlen=maxlen)
+        self.commands = CommandStore(
+            redis, self.scripts, event_maxlen=maxlen, default_ttl_ms=settings.command_default_ttl_ms
+        )
 
     async def bootstrap(self) -> None:
         """Idempotent start-up writes (any number of nodes may run it at once)."""

@@ -50,6 +50,10 @@ class Settings:
     host_base_dir: str = field(default_factory=lambda: os.path.expanduser("~"))
     user_recipes_dir: str = ""
     data_dir: str = ""
+    # Commands: a ttl for commands created without ttlMs (0 = they never expire), and how long
+    # final commands are kept before the reaper purges them.
+    command_default_ttl_ms: int = 0
+    command_retention_s: float = 7 * 24 * 3600.0
 
     @property
     def effective_queue_url(self) -> str:
@@ -72,4 +76,6 @@ class Settings:
             host_base_dir=_str("AGENT_RELAY_HOST_BASE_DIR") or os.path.expanduser("~"),
             user_recipes_dir=_str("AGENT_RELAY_RECIPES_DIR"),
             data_dir=_str("AGENT_RELAY_DATA_DIR"),
+            command_default_ttl_ms=max(0, int(_str("AGENT_RELAY_COMMAND_DEFAULT_TTL_MS") or 0)),
+            command_retention_s=_float("AGENT_RELAY_COMMAND_RETENTION_S", 7 * 24 * 3600.0),
         )
