@@ -3,9 +3,13 @@
 from .activity import ActivityController
 from .agents import AgentController
 from .commands import CommandController
+from .connectors import ConnectorController
+from .control import AgentControlController, HostController
 from .events import EventController
 from .health import HealthController
 from .messages import MessageController
+from .orchestrators import OrchestratorController
+from .providers import ProviderController
 
 CONTROLLERS = [
     AgentController,
@@ -14,4 +18,9 @@ CONTROLLERS = [
     EventController,
     HealthController,
     CommandController,
+    AgentControlController,
+    HostController,
+    OrchestratorController,
+    ProviderController,
+    ConnectorController,
 ]
