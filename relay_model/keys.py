@@ -158,3 +158,77 @@ def reaper_status() -> str:
 def dispatch(job: str, slot: str) -> str:
     """Set-once key that makes one scheduled slot run once across worker replicas."""
     return f"{_SYS}dispatch:{job}:{slot}"
+
+
+# --- cmd: commands -----------------------------------------------------------------------------
+# A command is a hash; its ids sit in zsets scored by createdAt (ms): every command, per target,
+# per status, per type, and per (status, target) — the queue a target polls. Statuses have no
+# colon, so `cmds:queue:<status>:<target>` never collides with another target's key.
+
+_CMD = prefix(CMD)
+
+
+def command(command_id: str) -> str:
+    return f"{_CMD}cmd:{command_id}"
+
+
+def commands_all() -> str:
+    return f"{_CMD}cmds"
+
+
+def commands_by(index: str, value: str) -> str:
+    """Zset of command ids per `target`, `status` or `type`, scored by createdAt (ms)."""
+    return f"{_CMD}cmds:{index}:{value}"
+
+
+def commands_queue(status: str, target: str) -> str:
+    """Zset of one target's commands in one status (`pending` is its work queue)."""
+    return f"{_CMD}cmds:queue:{status}:{target}"
+
+
+def command_deadlines() -> str:
+    """Zset of non-final commands that have a ttl, scored by expiresAt (ms); the reaper times them out."""
+    return f"{_CMD}cmds:deadlines"
+
+
+def commands_finished() -> str:
+    """Zset of final commands scored by finishedAt (ms); the reaper purges them after the retention."""
+    return f"{_CMD}cmds:finished"
+
+
+# --- bus: orchestrators ------------------------------------------------------------------------
+
+
+def orchestrator(orchestrator_id: str) -> str:
+    return f"{_BUS}orch:{orchestrator_id}"
+
+
+def orchestrators_all() -> str:
+    """Zset of every orchestrator id, scored by registration time (ms)."""
+    return f"{_BUS}orchs"
+
+
+def orchestrators_live() -> str:
+    """Zset of online orchestrators scored by last heartbeat (ms); the reaper marks old ones stale."""
+    return f"{_BUS}orchs:live"
+
+
+def orchestrators_stale() -> str:
+    """Zset of stale orchestrators scored by last heartbeat (ms); the reaper marks old ones offline."""
+    return f"{_BUS}orchs:stale"
+
+
+# --- sys: provider configs and connectors ------------------------------------------------------
+
+
+def provider_config(provider: str) -> str:
+    return f"{_SYS}provider:{provider}"
+
+
+def connector(connector_id: str) -> str:
+    return f"{_SYS}connector:{connector_id}"
+
+
+def connectors_all() -> str:
+    """Zset of connector ids scored by registration time (ms)."""
+    return f"{_SYS}connectors"

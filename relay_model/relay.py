@@ -7,9 +7,13 @@ from redis.asyncio import Redis
 from . import bus_reaper  # noqa: F401  (registers the bus group's reaper steps)
 from .activity import ActivityStore
 from .agents import AgentStore
+from .commands import CommandStore
+from .connectors import ConnectorStore
 from .events import EventLog
 from .maintenance import MaintenanceStore
 from .messages import MessageStore
+from .orchestrators import OrchestratorStore
+from .providers import ProviderConfigStore
 from .scripts import Scripts
 from .settings import Settings
 
@@ -25,6 +29,13 @@ class Relay:
         self.messages = MessageStore(redis, self.scripts, event_maxlen=maxlen, claim_ttl_ms=settings.claim_ttl_ms)
         self.activity = ActivityStore(redis, self.scripts, event_maxlen=maxlen)
         self.maintenance = MaintenanceStore(redis)
+        self.commands = CommandStore(
+            redis, self.scripts, event_maxlen=maxlen, default_ttl_ms=settings.command_default_ttl_ms
+        )
+        self.orchestrators = OrchestratorStore(redis, self.scripts, self.agents, event_maxlen=maxlen)
+        self.providers = ProviderConfigStore(redis)
+        self.connectors = ConnectorStore(redis, self.scripts, self.commands, wait_s=settings.connector_wait_s)
+        self.commands.on_final.append(self.connectors.on_command_final)
 
     async def bootstrap(self) -> None:
         """Idempotent start-up writes (any number of nodes may run it at once)."""

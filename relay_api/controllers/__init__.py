@@ -2,9 +2,14 @@
 
 from .activity import ActivityController
 from .agents import AgentController
+from .commands import CommandController
+from .connectors import ConnectorController
+from .control import AgentControlController, HostController
 from .events import EventController
 from .health import HealthController
 from .messages import MessageController
+from .orchestrators import OrchestratorController
+from .providers import ProviderController
 from .system import SystemReapController
 
 CONTROLLERS = [
@@ -14,4 +19,10 @@ CONTROLLERS = [
     EventController,
     HealthController,
     SystemReapController,
+    CommandController,
+    AgentControlController,
+    HostController,
+    OrchestratorController,
+    ProviderController,
+    ConnectorController,
 ]
