@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from litestar.testing import AsyncTestClient
 
 from relay_api.app import create_app
@@ -73,7 +75,7 @@ async def test_openapi_schema_lists_every_api_route(client: Client, settings: Se
     assert schema["info"]["title"] == "Agent Relay"
     paths = schema["paths"]
     for method, path in api_routes(settings):
-        openapi_path = path.replace("{agent_id:str}", "{agent_id}").replace("{message_id:int}", "{message_id}")
+        openapi_path = re.sub(r"\{(\w+):\w+\}", r"{\1}", path)
         assert openapi_path in paths, path
         assert method.lower() in paths[openapi_path], (method, path)
     send = paths["/api/messages"]["post"]
