@@ -69,6 +69,8 @@ CommandStatus = Literal["pending", "accepted", "running", "succeeded", "failed",
 LIST_SCAN_BUDGET: Final = 5000
 # Reaper batch: due commands handled per pass (the rest wait for the next pass).
 REAP_BATCH: Final = 500
+# A pass handles at most this many batches; anything left is due in the next pass.
+MAX_BATCHES: Final = 20
 MAX_ERROR_CHARS: Final = 4000
 
 scripts.register_templates(
@@ -335,27 +337,37 @@ class CommandStore:
         return command
 
     async def expire_due(self, now: int, *, batch: int = REAP_BATCH) -> builtins.list[Command]:
-        """Time out the commands whose ttl has passed; reads only the due part of the deadline zset."""
-        due = await self.redis.zrangebyscore(keys.command_deadlines(), "-inf", now, start=0, num=batch)
+        """Time out the commands whose ttl has passed; reads only the due part of the deadline zset.
+
+        Every id examined leaves the due range (timed out, or dropped when already final/gone), so
+        reading batch after batch until one comes back short ends.
+        """
         expired: builtins.list[Command] = []
-        for command_id in due:
-            command = await self._transition(command_id, "expire", now=now)
-            if command is not None:
-                expired.append(command)
+        for _ in range(MAX_BATCHES):
+            due = await self.redis.zrangebyscore(keys.command_deadlines(), "-inf", now, start=0, num=batch)
+            for command_id in due:
+                command = await self._transition(command_id, "expire", now=now)
+                if command is not None:
+                    expired.append(command)
+            if len(due) < batch:
+                break
         return expired
 
     async def purge_finished(self, cutoff: int, *, batch: int = REAP_BATCH) -> int:
         """Delete final commands that finished at or before `cutoff` (the retention window)."""
-        due = await self.redis.zrangebyscore(keys.commands_finished(), "-inf", cutoff, start=0, num=batch)
         purged = 0
-        for command_id in due:
-            purged += int(
-                await self.scripts.run(
-                    "command_purge",
-                    [keys.command(command_id), keys.commands_all(), keys.commands_finished()],
-                    [command_id, cutoff],
+        for _ in range(MAX_BATCHES):
+            due = await self.redis.zrangebyscore(keys.commands_finished(), "-inf", cutoff, start=0, num=batch)
+            for command_id in due:
+                purged += int(
+                    await self.scripts.run(
+                        "command_purge",
+                        [keys.command(command_id), keys.commands_all(), keys.commands_finished()],
+                        [command_id, cutoff],
+                    )
                 )
-            )
+            if len(due) < batch:
+                break
         return purged
 
     async def _finished(self, command: Command) -> None:

@@ -239,3 +239,10 @@ async def test_agent_actions_only_for_runner_managed(client: AsyncTestClient) ->
     )
     assert entry["metadata"] == {"action": "shutdown", "commandId": cmd["id"]}
     assert entry["clientId"] == f"server-agent-managed-action-shutdown-{cmd['id']}"
+
+
+async def test_reaper_long_silence_goes_offline_in_one_pass(client: AsyncTestClient, relay: Relay) -> None:  # type: ignore[type-arg]
+    orch = await _register(client)
+    later = orch["lastSeen"] + int(relay.settings.offline_after_s * 1000)
+    assert (await reap_once(relay, now=later, audit=False)).reaped_orchestrator_ids == ["o1"]
+    assert (await client.get("/api/orchestrators/o1")).json()["status"] == "offline"
