@@ -18,7 +18,9 @@ Final transitions — a PATCH to a final status, a cancel, a ttl expiry — all 
 `CommandStore._finished`, which awaits every callback in `CommandStore.on_final` with the command
 as it now is. Code that must react to a command finishing (recipe progression) registers there,
 once per process, e.g. in `Relay.__init__`: `self.commands.on_final.append(self.recipes.on_command)`.
-A callback that raises is logged; the transition itself is already committed.
+A callback that raises is logged; the transition itself is already committed. (A process that dies
+between the script and its callbacks skips them; the `command.<status>` event is in the `cmd`
+stream either way, for consumers that must never miss one.)
 
 Keys: one hash per command (`keys.command`) holding the static doc, the current JSON and the
 fields scripts test; zsets scored by createdAt index it by target, status, type and (status,
@@ -45,7 +47,7 @@ from .clock import now_ms
 from .errors import Invalid
 from .reaper import ReapReport, register_step
 from .scripts import Scripts
-from .validation import Id, JsonObject, PositiveInt, check_json_size
+from .validation import JsonObject, check_json_size
 
 if TYPE_CHECKING:
     from .relay import Relay
@@ -114,8 +116,8 @@ class CreateCommandInput(Input):
     source: Annotated[str, Meta(max_length=240)]
     target: Annotated[str, Meta(max_length=240)]
     params: Annotated[Any, Meta(description="JSON object (at most 65,536 characters encoded)")] = None
-    correlation_id: Id | None = None
-    ttl_ms: PositiveInt | None = None
+    correlation_id: Annotated[str, Meta(max_length=240)] | None = None
+    ttl_ms: Annotated[Any, Meta(description="positive integer (ms)")] = None
 
 
 class UpdateCommandInput(Input):
@@ -158,6 +160,17 @@ def clean_object(value: Any, field: str) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         raise Invalid(f"{field} must be an object")
     check_json_size(value, field)
+    return value
+
+
+def clean_positive_int(value: Any, field: str) -> int | None:
+    """The seed's check: absent is None; otherwise a safe integer above zero (1.0 counts, as in JSON)."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= 2**53 - 1:
+        raise Invalid(f"{field} must be a positive integer")
     return value
 
 
@@ -238,8 +251,8 @@ class CommandStore:
             source=required_text(data.source, "source"),
             target=required_text(data.target, "target"),
             params=clean_object(data.params, "params"),
-            correlation_id=data.correlation_id,
-            ttl_ms=data.ttl_ms,
+            correlation_id=(data.correlation_id or "").strip() or None,
+            ttl_ms=clean_positive_int(data.ttl_ms, "ttlMs"),
         )
 
     async def get(self, command_id: str) -> Command | None:

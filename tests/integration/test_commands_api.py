@@ -51,6 +51,9 @@ async def test_create_shape_and_requested_event(client: AsyncTestClient, relay: 
         ({"type": "x", "source": "s", "target": "t", "params": {"b": "x" * 70_000}}, "params is too large"),
         ({"type": "x", "source": "s", "target": "t", "ttlMs": 0}, "ttlMs must be a positive integer"),
         ({"type": "x", "source": "s", "target": "t", "ttlMs": -5}, "ttlMs must be a positive integer"),
+        ({"type": "x", "source": "s", "target": "t", "ttlMs": 1.5}, "ttlMs must be a positive integer"),
+        ({"type": "x", "source": "s", "target": "t", "ttlMs": "10"}, "ttlMs must be a positive integer"),
+        ({"type": "x", "source": "s", "target": "t", "ttlMs": 2**53}, "ttlMs must be a positive integer"),
         ({"type": "x" * 121, "source": "s", "target": "t"}, "type must be at most 120 characters"),
     ],
 )
