@@ -392,13 +392,13 @@ class CommandStore:
                 log.exception("on_final hook %r failed for command %s", hook, command.id)
 
 
-@register_step("commands.expire")
+@register_step("commands.expire", order=30)
 async def _reap_expired_commands(relay: Relay, now: int, report: ReapReport) -> None:
     for command in await relay.commands.expire_due(now):
         report.expired_command_ids.append(command.id)
 
 
-@register_step("commands.purge")
+@register_step("commands.purge", order=31)
 async def _purge_old_commands(relay: Relay, now: int, report: ReapReport) -> None:
     retention_ms = int(relay.settings.command_retention_s * 1000)
     await relay.commands.purge_finished(now - retention_ms)

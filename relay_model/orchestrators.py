@@ -310,7 +310,7 @@ class OrchestratorStore:
         return changed
 
 
-@register_step("orchestrators.stale")
+@register_step("orchestrators.stale", order=50)
 async def _reap_orchestrators(relay: Relay, now: int, report: ReapReport) -> None:
     settings = relay.settings
     for orch in await relay.orchestrators.reap(

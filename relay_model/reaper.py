@@ -16,7 +16,8 @@ This module is the one place that knows what a pass does: `STEPS`, the registry 
   transitions behind; the next pass does the rest.
 - A step that fails is logged and the others still run.
 
-Registered today: `relay_model/bus_reaper.py` (message claims, agents stale → offline).
+Registered today: `bus_reaper.py` (message claims, agents stale → offline), `commands.py` (ttl expiry,
+purge of old final commands), `orchestrators.py` (stale → offline).
 """
 
 from __future__ import annotations
