@@ -31,7 +31,9 @@ def maintenance_runs(feed: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [e for e in feed if e["title"] == "Maintenance reaper run"]
 
 
-async def test_reap_route_answers_the_seed_shape_and_audits(client: AsyncTestClient, relay: Relay, redis: Redis) -> None:  # type: ignore[type-arg]
+async def test_reap_route_answers_the_seed_shape_and_audits(
+    client: AsyncTestClient, relay: Relay, redis: Redis
+) -> None:  # type: ignore[type-arg]
     await client.post("/api/agents", json={"id": "lost"})
     await client.post("/api/agents", json={"id": "quiet"})
     await client.post("/api/agents", json={"id": "holder"})
@@ -84,7 +86,9 @@ async def test_reap_route_needs_the_admin_scope(client: AsyncTestClient) -> None
     assert r.status_code in (401, 403)
 
 
-async def test_worker_pass_audits_only_when_it_touched_something(client: AsyncTestClient, relay: Relay, redis: Redis) -> None:  # type: ignore[type-arg]
+async def test_worker_pass_audits_only_when_it_touched_something(
+    client: AsyncTestClient, relay: Relay, redis: Redis
+) -> None:  # type: ignore[type-arg]
     slot = interval_slot(now_ms(), relay.settings.reap_interval_s)
     await reaper_pass(relay, "w1", slot)
     assert maintenance_runs((await client.get("/api/activity")).json()) == []

@@ -38,7 +38,9 @@ FAST = {"AGENT_RELAY_STALE_AFTER_S": "1", "AGENT_RELAY_OFFLINE_AFTER_S": "2"}
 SLOW_PASS = {"AGENT_RELAY_TEST_REAP_BATCH_PAUSE_S": "0.15", "AGENT_RELAY_REAP_BATCH": "1"}
 
 
-async def wait_until(check: Callable[[], Awaitable[bool]], what: str, procs: list[Worker], timeout: float = 10.0) -> None:
+async def wait_until(
+    check: Callable[[], Awaitable[bool]], what: str, procs: list[Worker], timeout: float = 10.0
+) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
         if await check():
@@ -199,7 +201,9 @@ async def test_sigkill_mid_pass_leaves_whole_transitions_and_another_worker_fini
     assert await heartbeat_lost(relay) == Counter(ids)
 
 
-async def test_sigterm_mid_pass_lets_the_pass_finish(relay: Relay, redis: Redis, redis_url: str, tmp_path: Path) -> None:
+async def test_sigterm_mid_pass_lets_the_pass_finish(
+    relay: Relay, redis: Redis, redis_url: str, tmp_path: Path
+) -> None:
     ids = await due_agents(relay, redis, 6)
     env = relay_env(redis_url, ADMIN_TOKEN, AGENT_RELAY_REAP_INTERVAL_S="2", **FAST, **SLOW_PASS)
     proc = Worker(env, tmp_path / "worker.log")
@@ -220,5 +224,7 @@ async def test_sigterm_mid_pass_lets_the_pass_finish(relay: Relay, redis: Redis,
     assert all(emitted[a] == ["stale", "offline"] for a in ids), emitted
     assert await heartbeat_lost(relay) == Counter(ids)
     assert sum(len(p.get("reapedAgentIds", [])) for p in passes(proc)) == len(ids)
-    assert all(v.endswith(" done") for v in [await redis.get(k) async for k in redis.scan_iter(match=keys.dispatch(JOB, "*"))])
+    assert all(
+        v.endswith(" done") for v in [await redis.get(k) async for k in redis.scan_iter(match=keys.dispatch(JOB, "*"))]
+    )
     assert await redis.zcard(keys.workers()) == 0  # it said goodbye
