@@ -1,9 +1,10 @@
 """Run scheduled work once per slot, across any number of worker replicas.
 
-arq's guarantees alone are not enough (measured with arq 0.28): a cron job's unique id only stops
-two replicas from queueing one tick *while the first copy is queued or running* (cron results are
-not kept, so a late replica may queue the same tick again after it finished), a tick whose worker
-is killed is not re-run (`max_tries` 1), and an ordinary job killed mid-run is run again. So every
+arq's guarantees alone are not enough (arq 0.28): a cron job's unique id only stops two replicas
+from queueing one tick while a copy is queued, running or its result kept (arq keeps no cron result
+by default, so a late replica — clock skew, a slow poll — may queue a finished tick again; replicas
+whose clocks disagree compute different ids for "the same" tick), a tick whose worker is killed is
+not re-run (`max_tries` 1), and an ordinary job killed mid-run is run again. So every
 scheduled unit of work here is keyed by a **slot** and claimed with `SET NX` on the relay's own
 dispatch key (`keys.dispatch(job, slot)`) before it runs:
 

@@ -12,8 +12,10 @@ for _, id in ipairs(due) do
   local key = '$AGENT$' .. id
   local h = redis.call('HMGET', key, 'status', 'lastSeen', 'tracked')
   local seen = tonumber(h[2] or '0') or 0
-  if not h[1] or h[3] ~= '1' or h[1] ~= 'stale' then
+  if not h[1] or h[3] ~= '1' then
     redis.call('ZREM', KEYS[2], id)
+  elseif h[1] ~= 'stale' then
+    apply_agent_status(key, id, h[1], KEYS[1], KEYS[2])
   elseif seen > cutoff then
     redis.call('ZADD', KEYS[2], seen, id)
   else

@@ -11,9 +11,12 @@ for _, id in ipairs(due) do
   local key = '$AGENT$' .. id
   local h = redis.call('HMGET', key, 'status', 'lastSeen', 'tracked')
   local seen = tonumber(h[2] or '0') or 0
-  if not h[1] or h[3] ~= '1' or not LIVE_STATUSES[h[1]] then
-    -- The index names an agent that is gone, untracked or no longer live: drop the entry.
+  if not h[1] or h[3] ~= '1' then
+    -- The index names an agent that is gone or never tracked (user, system): drop the entry.
     redis.call('ZREM', KEYS[1], id)
+  elseif not LIVE_STATUSES[h[1]] then
+    -- The index is out of step with the record: file the agent where its status says.
+    apply_agent_status(key, id, h[1], KEYS[1], KEYS[2])
   elseif seen > cutoff then
     -- The record is newer than the index: re-score it, the agent is not due.
     redis.call('ZADD', KEYS[1], seen, id)

@@ -129,6 +129,13 @@ async def test_reaper_rechecks_the_record_not_the_index(relay: Relay, redis: Red
     await redis.zadd(keys.agents_live(), {"ghost": 1})
     assert not (await reap_once(relay, now=t0, audit=False)).touched()
     assert await redis.zscore(keys.agents_live(), "ghost") is None
+    # An agent filed in the wrong index is re-filed by its record, and then reaped as usual.
+    await redis.zrem(keys.agents_stale(), "s")
+    await redis.zadd(keys.agents_live(), {"s": 1})
+    assert not (await reap_once(relay, now=t0, audit=False)).touched()
+    assert await redis.zscore(keys.agents_live(), "s") is None
+    assert await redis.zscore(keys.agents_stale(), "s") == (await relay.agents.require("s")).last_seen
+    assert sorted((await reap_once(relay, now=t0 + OFFLINE_MS * 2, audit=False)).reaped_agent_ids) == ["a", "s"]
 
 
 async def test_heartbeats_racing_passes_always_end_online(relay: Relay, redis: Redis) -> None:
