@@ -6,10 +6,16 @@ from redis.asyncio import Redis
 
 from .activity import ActivityStore
 from .agents import AgentStore
+from .callbacks import CallbackStore
+from .channels import ChannelStore
 from .events import EventLog
+from .integrations import callback_filters
 from .messages import MessageStore
+from .pairs import PairStore
 from .scripts import Scripts
 from .settings import Settings
+from .tasks import TaskStore
+from .work_reaper import release_expired_task_claims as _register_work_reaper_steps  # noqa: F401
 
 
 class Relay:
@@ -22,6 +28,17 @@ class Relay:
         self.agents = AgentStore(redis, self.scripts, event_maxlen=maxlen)
         self.messages = MessageStore(redis, self.scripts, event_maxlen=maxlen, claim_ttl_ms=settings.claim_ttl_ms)
         self.activity = ActivityStore(redis, self.scripts, event_maxlen=maxlen)
+        # Tasks, channels/pools, pairs and callbacks (their reaper steps live in work_reaper.py).
+        self.tasks = TaskStore(
+            redis,
+            self.scripts,
+            event_maxlen=maxlen,
+            claim_ttl_ms=settings.claim_ttl_ms,
+            callbacks=callback_filters(settings.integrations),
+        )
+        self.channels = ChannelStore(redis, self.scripts, event_maxlen=maxlen)
+        self.pairs = PairStore(redis, self.scripts, event_maxlen=maxlen, ttl_ms=settings.pair_ttl_ms)
+        self.callbacks = CallbackStore(redis, self.scripts, event_maxlen=maxlen)
 
     async def bootstrap(self) -> None:
         """Idempotent start-up writes (any number of nodes may run it at once)."""

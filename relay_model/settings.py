@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from .integrations import Integration, load_integrations
+
 
 def _float(name: str, default: float) -> float:
     raw = os.environ.get(name)
@@ -50,6 +52,13 @@ class Settings:
     host_base_dir: str = field(default_factory=lambda: os.path.expanduser("~"))
     user_recipes_dir: str = ""
     data_dir: str = ""
+    integrations: tuple[Integration, ...] = ()
+    integration_rate_limit_per_minute: int = 120
+    callback_timeout_s: float = 10.0
+    callback_max_attempts: int = 8
+    callback_backoff_ms: int = 1000
+    callback_backoff_max_ms: int = 300_000
+    pair_ttl_ms: int = 10 * 60 * 1000
 
     @property
     def effective_queue_url(self) -> str:
@@ -72,4 +81,11 @@ class Settings:
             host_base_dir=_str("AGENT_RELAY_HOST_BASE_DIR") or os.path.expanduser("~"),
             user_recipes_dir=_str("AGENT_RELAY_RECIPES_DIR"),
             data_dir=_str("AGENT_RELAY_DATA_DIR"),
+            integrations=load_integrations(),
+            integration_rate_limit_per_minute=_int("AGENT_RELAY_INTEGRATION_RATE_LIMIT_PER_MINUTE", 120),
+            callback_timeout_s=_float("AGENT_RELAY_CALLBACK_TIMEOUT_S", 10.0),
+            callback_max_attempts=_int("AGENT_RELAY_CALLBACK_MAX_ATTEMPTS", 8),
+            callback_backoff_ms=_int("AGENT_RELAY_CALLBACK_BACKOFF_MS", 1000),
+            callback_backoff_max_ms=_int("AGENT_RELAY_CALLBACK_BACKOFF_MAX_MS", 300_000),
+            pair_ttl_ms=_int("AGENT_RELAY_PAIR_TTL_MS", 10 * 60 * 1000),
         )

@@ -2,9 +2,14 @@
 
 from .activity import ActivityController
 from .agents import AgentController
+from .broadcast import BroadcastController
+from .channels import ChannelBindingController, ChannelController
 from .events import EventController
 from .health import HealthController
+from .integrations import IntegrationController
 from .messages import MessageController
+from .pairs import PairController
+from .tasks import TaskController
 
 CONTROLLERS = [
     AgentController,
@@ -12,4 +17,10 @@ CONTROLLERS = [
     ActivityController,
     EventController,
     HealthController,
+    TaskController,
+    ChannelController,
+    ChannelBindingController,
+    IntegrationController,
+    PairController,
+    BroadcastController,
 ]
