@@ -146,6 +146,12 @@ class PairStore:
             raise NotFound("pair not found")
         return pair
 
+    async def expire_due(self, now: int) -> list[Pair]:
+        raws = await self.scripts.run(
+            "pair_expire", [keys.pairs_pending(), keys.events(keys.BUS)], [now, REAP_BATCH, self.maxlen]
+        )
+        return [_decode(r) for r in raws]
+
     async def list(self, *, agent_id: str | None, status: str | None, limit: int) -> list[Pair]:
         """Newest first."""
         if agent_id:
@@ -169,9 +175,3 @@ class PairStore:
                     if status is None or pair.status == status:
                         out.append(pair)
         return out[:limit]
-
-    async def expire_due(self, now: int) -> list[Pair]:
-        raws = await self.scripts.run(
-            "pair_expire", [keys.pairs_pending(), keys.events(keys.BUS)], [now, REAP_BATCH, self.maxlen]
-        )
-        return [_decode(r) for r in raws]

@@ -192,46 +192,6 @@ class TaskStore:
             raise NotFound("task not found")
         return task
 
-    async def list(
-        self,
-        *,
-        limit: int,
-        before: int | None = None,
-        status: str | None = None,
-        target: str | None = None,
-        channel: str | None = None,
-        source: str | None = None,
-        claimed_by: str | None = None,
-    ) -> list[Task]:
-        """Newest first, through the most selective index a filter names."""
-        if claimed_by:
-            index = keys.tasks_by("claimedBy", claimed_by)
-        elif target:
-            index = keys.tasks_by("target", target)
-        elif channel:
-            index = keys.tasks_by("channel", channel)
-        elif source:
-            index = keys.tasks_by("source", source)
-        elif status:
-            index = keys.tasks_by("status", status)
-        else:
-            index = keys.tasks_all()
-        raws = await self.scripts.run(
-            "tasks_list",
-            [index],
-            [
-                limit,
-                "" if before is None else before,
-                status or "",
-                target or "",
-                channel or "",
-                source or "",
-                claimed_by or "",
-                LIST_SCAN_BUDGET,
-            ],
-        )
-        return decode_tasks(raws)
-
     async def history(self, task_id: int) -> list[TaskEvent]:
         pipe = self.redis.pipeline(transaction=False)
         pipe.exists(keys.task(task_id))
@@ -277,3 +237,43 @@ class TaskStore:
             [now, self.maxlen, self.callbacks, *gone_agents],
         )
         return [int(i) for i in ids]
+
+    async def list(
+        self,
+        *,
+        limit: int,
+        before: int | None = None,
+        status: str | None = None,
+        target: str | None = None,
+        channel: str | None = None,
+        source: str | None = None,
+        claimed_by: str | None = None,
+    ) -> list[Task]:
+        """Newest first, through the most selective index a filter names."""
+        if claimed_by:
+            index = keys.tasks_by("claimedBy", claimed_by)
+        elif target:
+            index = keys.tasks_by("target", target)
+        elif channel:
+            index = keys.tasks_by("channel", channel)
+        elif source:
+            index = keys.tasks_by("source", source)
+        elif status:
+            index = keys.tasks_by("status", status)
+        else:
+            index = keys.tasks_all()
+        raws = await self.scripts.run(
+            "tasks_list",
+            [index],
+            [
+                limit,
+                "" if before is None else before,
+                status or "",
+                target or "",
+                channel or "",
+                source or "",
+                claimed_by or "",
+                LIST_SCAN_BUDGET,
+            ],
+        )
+        return decode_tasks(raws)

@@ -183,7 +183,7 @@ async def test_redirect_is_not_followed(setup, receiver: Receiver) -> None:  # t
 
 
 async def test_filters_follow_dispatch_task_callbacks(setup, receiver: Receiver) -> None:  # type: ignore[no-untyped-def]
-    c, relay, integrations = setup
+    c, _, integrations = setup
     await c.post("/api/agents", json={"id": "ops", "kind": "channel"})
     await c.post("/api/agents", json={"id": "backend"})
     await c.post("/api/channel-bindings", json={"channelId": "ops", "target": "backend"})

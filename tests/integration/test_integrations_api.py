@@ -61,9 +61,7 @@ async def test_auth(iclient: AsyncTestClient) -> None:  # type: ignore[type-arg]
     assert r.status_code == 200
     r = await _event(iclient, NARROW, target="backend")
     assert (r.status_code, r.json()) == (403, {"error": "integration token lacks scope tasks:write"})
-    r = await iclient.post(
-        "/api/integrations/events", json={}, headers={"Authorization": "Bearer nope-nope-nope-nope"}
-    )
+    r = await iclient.post("/api/integrations/events", json={}, headers={"Authorization": "Bearer nope-nope-nope-nope"})
     assert r.status_code == 401
 
 
@@ -127,7 +125,8 @@ async def test_channel_targets_resolve_through_one_binding(iclient: AsyncTestCli
     await iclient.post("/api/channel-bindings", json={"channelId": "fanout", "target": "tag:x"})
     r = await _event(iclient, ALERTS, target="channel:fanout")
     assert r.json() == {
-        "error": "channel fanout binding resolves to tag:x; integration channel targets must resolve to one backend agent"
+        "error": "channel fanout binding resolves to tag:x; "
+        "integration channel targets must resolve to one backend agent"
     }
     await iclient.post("/api/channel-bindings", json={"channelId": "pool", "target": "pool:empty"})
     r = await _event(iclient, ALERTS, target="channel:pool")
