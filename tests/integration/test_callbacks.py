@@ -6,10 +6,7 @@ import asyncio
 import hashlib
 import hmac
 import json
-import threading
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -22,54 +19,15 @@ from relay_model.integrations import Integration
 from relay_model.relay import Relay
 from relay_model.settings import Settings
 from tests.conftest import ADMIN_TOKEN, AUTH
+from tests.receiver import Receiver, callback_receiver
 
 POLICY = RetryPolicy(max_attempts=3, backoff_ms=60_000, backoff_max_ms=600_000, timeout_s=2.0, lease_ms=30_000)
 
 
-@dataclass
-class Receiver:
-    """A callback receiver: answers each POST with the next queued status (default 200)."""
-
-    statuses: list[int] = field(default_factory=list)
-    hits: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
-    port: int = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    rec = Receiver()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("content-length", "0")))
-            rec.hits.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
-            if self.path == "/moved":
-                self.send_response(302)
-                self.send_header("Location", "/target")
-                self.end_headers()
-                return
-            status = rec.statuses.pop(0) if rec.statuses else 200
-            self.send_response(status)
-            self.send_header("content-length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    rec.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with callback_receiver() as rec:
         yield rec
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _integrations(receiver: Receiver) -> tuple[Integration, ...]:
