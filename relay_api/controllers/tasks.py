@@ -9,6 +9,7 @@ from litestar import Controller, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from relay_api.deps import RelayDep
+from relay_model.errors import Invalid
 from relay_model.integration_events import notify_target
 from relay_model.tasks import (
     CreateTaskInput,
@@ -56,6 +57,9 @@ class TaskController(Controller):
     @post("/", name="tasks:create", opt={"scope": "tasks:write"}, status_code=201)
     async def create(self, relay: RelayDep, data: JSONBody[CreateTaskInput]) -> Task:
         """Create a task (status open). A target agent is told with a `task` message."""
+        if data.source and any(i.name == data.source for i in relay.settings.integrations):
+            # An integration's tasks (and callbacks) come only through its own token.
+            raise Invalid(f"source {data.source} is an integration; post its events to /api/integrations/events")
         task, _ = await relay.tasks.create(
             NewTask(
                 title=data.title,

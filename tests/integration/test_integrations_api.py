@@ -166,3 +166,27 @@ async def test_rate_limit(redis: Redis, redis_url: str, monkeypatch: pytest.Monk
         assert r.headers["retry-after"] == "30"
         # Counted per integration.
         assert (await _event(c, ALERTS, target="backend")).status_code == 201
+
+
+async def test_broadcast_and_deliveries_need_their_scopes(iclient: AsyncTestClient) -> None:  # type: ignore[type-arg]
+    r = await iclient.post("/api/system/broadcast", json={"body": "x"}, headers=bearer(OPEN))
+    assert (r.status_code, r.json()) == (403, {"error": "token lacks scope system:admin"})
+    r = await iclient.get("/api/integrations/deliveries", headers=bearer(OPEN))
+    assert r.status_code == 403
+    r = await iclient.get("/api/integrations/deliveries?status=lost")
+    assert r.json() == {"error": "status must be one of: pending, delivered, failed"}
+    r = await iclient.get("/api/integrations/deliveries?limit=0")
+    assert r.json() == {"error": "limit must be an integer between 1 and 500"}
+
+
+async def test_api_tasks_cannot_pose_as_an_integration(iclient: AsyncTestClient) -> None:  # type: ignore[type-arg]
+    r = await iclient.post("/api/tasks", json={"title": "x", "source": "alerts"})
+    assert (r.status_code, r.json()) == (
+        400,
+        {"error": "source alerts is an integration; post its events to /api/integrations/events"},
+    )
+    wildcard = Integration(name="wild", token="wild-token-0123456789", scopes=("*",))
+    from relay_api.controllers.integrations import integration_resolver
+
+    principal = await integration_resolver((wildcard,))(wildcard.token)
+    assert principal is not None and principal.has("integrations:write") and not principal.has("agents:read")

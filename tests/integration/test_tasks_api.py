@@ -58,6 +58,8 @@ async def test_validation_texts(client: AsyncTestClient) -> None:  # type: ignor
     assert r.json() == {"error": "JSON object body required"}
     r = await client.patch(f"/api/tasks/{t['id']}/status", json={"status": "done", "note": "x" * 4001})
     assert r.json() == {"error": "note must be at most 4000 characters"}
+    r = await client.patch(f"/api/tasks/{t['id']}/status", json={"status": "in_progress"})
+    assert (r.status_code, r.json()) == (400, {"error": "agentId required"})
     r = await client.post(f"/api/tasks/{t['id']}/claim", json={"agentId": "a", "ttlMs": 0})
     assert r.json() == {"error": "ttlMs must be a positive integer"}
     assert (await client.get("/api/tasks/999")).json() == {"error": "task not found"}
