@@ -27,7 +27,7 @@ from .clock import now_ms
 from .errors import Invalid
 from .lua_libs import register_lua_library
 from .scripts import Scripts
-from .validation import Id, JsonObject
+from .validation import Body, Id, JsonObject, Subject
 
 BINDING_TARGET_TYPES: Final = ("agent", "label", "tag", "capability", "broadcast", "orchestrator", "pool")
 BINDING_MODES: Final = ("exclusive", "broadcast")
@@ -97,8 +97,8 @@ class BindingInput(Input):
 
 
 class ChannelEventInput(Input):
-    body: str = ""
-    subject: str | None = None
+    body: Body = ""
+    subject: Subject | None = None
     payload: JsonObject | None = None
     idempotency_key: Id | None = None
 

@@ -19,7 +19,8 @@ from .clock import now_ms
 from .errors import Conflict, Forbidden, Invalid, NotFound, RelayError, Unprocessable
 from .lua_libs import register_lua_library
 from .scripts import Scripts
-from .validation import Body, Id, JsonObject, PositiveInt, Subject, check_json_size
+from .tasks import TtlMs
+from .validation import Body, Id, JsonObject, Subject, check_json_size
 
 PAIR_STATUSES: Final = ("pending", "active", "ended", "rejected", "expired")
 PairStatus = Literal["pending", "active", "ended", "rejected", "expired"]
@@ -65,7 +66,7 @@ class CreatePairInput(Input):
     from_: Id = msgspec.field(name="from")
     to: Id
     topic: Subject | None = None
-    ttl_ms: PositiveInt | None = None
+    ttl_ms: TtlMs | None = None
     meta: JsonObject | None = None
 
 

@@ -19,7 +19,7 @@ from .clock import now_ms
 from .errors import NotFound
 from .lua_libs import register_lua_library
 from .scripts import Scripts
-from .validation import Id, JsonObject, PositiveInt, check_json_size
+from .validation import Id, JsonObject, check_json_size
 
 TASK_STATUSES: Final = ("open", "claimed", "in_progress", "blocked", "orphaned", "done", "failed", "canceled")
 TASK_SEVERITIES: Final = ("info", "warning", "critical")
@@ -30,6 +30,9 @@ Title = Annotated[str, Meta(min_length=1, max_length=200)]
 TaskBody = Annotated[str, Meta(max_length=20_000)]
 Note = Annotated[str, Meta(max_length=4000)]
 TypeName = Annotated[str, Meta(min_length=1, max_length=120)]
+# Deadlines are computed in Lua doubles and printed with 14 significant digits: keep them exact.
+MAX_TTL_MS: Final = 30 * 24 * 3600 * 1000
+TtlMs = Annotated[int, Meta(ge=1, le=MAX_TTL_MS)]
 
 # Listings examine at most this many index entries, so a rare filter stays cheap.
 LIST_SCAN_BUDGET = 5000
@@ -108,7 +111,7 @@ class TaskStatusInput(Input):
 
 class TaskClaimInput(Input):
     agent_id: Id
-    ttl_ms: PositiveInt | None = None
+    ttl_ms: TtlMs | None = None
 
 
 class NewTask(msgspec.Struct, kw_only=True):

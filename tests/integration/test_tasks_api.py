@@ -62,6 +62,8 @@ async def test_validation_texts(client: AsyncTestClient) -> None:  # type: ignor
     assert (r.status_code, r.json()) == (400, {"error": "agentId required"})
     r = await client.post(f"/api/tasks/{t['id']}/claim", json={"agentId": "a", "ttlMs": 0})
     assert r.json() == {"error": "ttlMs must be a positive integer"}
+    r = await client.post(f"/api/tasks/{t['id']}/claim", json={"agentId": "a", "ttlMs": 2**53 - 1})
+    assert r.json() == {"error": "ttlMs must be an integer <= 2592000000"}
     assert (await client.get("/api/tasks/999")).json() == {"error": "task not found"}
     assert (await client.patch("/api/tasks/999/status", json={"status": "done"})).status_code == 404
     assert (await client.post("/api/tasks/999/claim", json={"agentId": "a"})).status_code == 404
