@@ -132,6 +132,10 @@ class CallbackStore:
         )
         return bool(recorded)
 
+    async def trim(self, keep: int, batch: int = 1000) -> int:
+        """Forget the oldest settled deliveries beyond `keep` (pending ones always stay)."""
+        return int(await self.scripts.run("callbacks_trim", [keys.callbacks_all()], [keep, batch]))
+
     async def deliver_due(
         self,
         integrations: tuple[Integration, ...],

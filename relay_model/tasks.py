@@ -14,6 +14,7 @@ from msgspec import Meta
 from redis.asyncio import Redis
 
 from . import keys, scripts
+from .activity import ActivityInput
 from .base import Input, Model
 from .clock import now_ms
 from .errors import NotFound
@@ -126,6 +127,21 @@ class NewTask(msgspec.Struct, kw_only=True):
     external_id: str = ""
     type: str = ""
     metadata: JsonObject | None = None
+
+
+def task_activity(task: Task, title: str, agent_id: str | None = None) -> ActivityInput:
+    """The activity-feed entry people read for a task change (the live event is `task.*`)."""
+    return ActivityInput(
+        kind="task",
+        title=title,
+        body=task.title,
+        meta=str(task.id),
+        icon="ti-checklist",
+        view="tasks",
+        agent_id=agent_id or task.claimed_by or task.target,
+        metadata={"taskId": task.id, "status": task.status, "severity": task.severity, "source": task.source},
+        client_id=f"server-task-{task.id}-{task.status}-{task.updated_at}",
+    )
 
 
 _encode = msgspec.json.Encoder().encode

@@ -19,6 +19,7 @@ from relay_model.tasks import (
     TaskEvent,
     TaskStatus,
     TaskStatusInput,
+    task_activity,
 )
 
 
@@ -73,6 +74,7 @@ class TaskController(Controller):
             )
         )
         await notify_target(relay, task)
+        await relay.activity.add(task_activity(task, "Task created"))
         return task
 
     @get("/{task_id:int}", name="tasks:get", opt={"scope": "tasks:read"})
@@ -88,7 +90,9 @@ class TaskController(Controller):
     async def set_status(self, relay: RelayDep, task_id: FromPath[int], data: JSONBody[TaskStatusInput]) -> Task:
         """`open` releases the claim; `claimed`/`in_progress`/`blocked` with `agentId` hold (and renew) it;
         a live claim of another agent refuses the change with 409."""
-        return await relay.tasks.set_status(task_id, data.status, data.agent_id, data.note)
+        task = await relay.tasks.set_status(task_id, data.status, data.agent_id, data.note)
+        await relay.activity.add(task_activity(task, f"Task {task.status.replace('_', ' ')}", data.agent_id))
+        return task
 
     @post("/{task_id:int}/claim", name="tasks:claim", opt={"scope": "tasks:write"}, status_code=200)
     async def claim(self, relay: RelayDep, task_id: FromPath[int], data: JSONBody[TaskClaimInput]) -> TaskResult:

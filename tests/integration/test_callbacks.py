@@ -182,3 +182,16 @@ async def test_a_lost_lease_records_nothing(setup, receiver: Receiver) -> None: 
     assert await relay.callbacks.finish(str(row[0]), "first", "delivered", attempt, None) is False
     (d,) = (await c.get("/api/integrations/deliveries")).json()
     assert d["status"] == "pending" and d["attemptLog"] == []
+
+
+async def test_retention_forgets_oldest_settled_deliveries(setup, receiver: Receiver) -> None:  # type: ignore[no-untyped-def]
+    c, relay, integrations = setup
+    for i in range(4):
+        await _event(c, integrations[0], target="backend", externalId=f"r{i}")
+    await relay.callbacks.deliver_due(integrations, POLICY)
+    await _event(c, integrations[0], target="backend", externalId="r4")  # still pending
+    assert await relay.callbacks.trim(keep=2) == 3
+    listed = (await c.get("/api/integrations/deliveries")).json()
+    assert [(d["id"], d["status"]) for d in listed] == [(5, "pending"), (4, "delivered")]
+    assert await relay.redis.exists(keys.callback(1), keys.callback_attempts(1)) == 0
+    assert (await c.get("/api/integrations/deliveries?status=delivered")).json()[0]["id"] == 4
