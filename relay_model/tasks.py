@@ -253,7 +253,7 @@ class TaskStore:
         ids = await self.scripts.run(
             "task_orphan",
             [keys.task_claims(), keys.task_claimants(), keys.events(keys.TASK), *self._cb_keys()],
-            [now, self.maxlen, self.callbacks, *gone_agents],
+            [now, self.maxlen, self.callbacks, REAP_BATCH, *gone_agents],
         )
         return [int(i) for i in ids]
 
