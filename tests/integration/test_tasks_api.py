@@ -104,7 +104,7 @@ async def test_claim_status_and_history(client: AsyncTestClient) -> None:  # typ
     assert history[3]["note"] == "on it" and history[3]["agentId"] == "a" and history[3]["previousStatus"] == "claimed"
     assert [h["id"] for h in history] == [1, 2, 3, 4, 5, 6]
     feed = (await client.get("/api/activity?kind=task")).json()
-    assert [e["title"] for e in feed] == ["Task open", "Task done", "Task in progress", "Task created"]
+    assert [e["title"] for e in feed] == ["Task reopened", "Task done", "Task in progress", "Task created"]
     assert feed[1]["metadata"] == {"taskId": t["id"], "status": "done", "severity": "info", "source": "api"}
 
 
