@@ -161,3 +161,13 @@ async def test_reaper_releases_tasks_of_offline_claimants(client: AsyncTestClien
     await release_orphaned_tasks(relay, now_ms(), again)
     assert again.released_orphaned_task_ids == []
     assert await relay.tasks.claimants() == ["alive"]
+
+
+async def test_an_expired_claim_can_be_taken_over_before_the_reaper_runs(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+    t = await _task(client)
+    await client.post(f"/api/tasks/{t['id']}/claim", json={"agentId": "a", "ttlMs": 1})
+    await asyncio.sleep(0.01)
+    r = await client.post(f"/api/tasks/{t['id']}/claim", json={"agentId": "b"})
+    assert r.status_code == 200 and r.json()["task"]["claimedBy"] == "b"
+    assert [x["id"] for x in (await client.get("/api/tasks?claimedBy=a")).json()] == []
+    assert [x["id"] for x in (await client.get("/api/tasks?claimedBy=b")).json()] == [t["id"]]
