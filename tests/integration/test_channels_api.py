@@ -171,6 +171,10 @@ async def test_deleting_the_holder_moves_the_slot(client: AsyncTestClient) -> No
     await _bind(client, "pool:x")
     await client.delete("/api/agents/p1")
     assert (await client.get("/api/channel-bindings")).json()[0]["poolAgentId"] == "p2"
+    await client.delete("/api/agents/slack")
+    assert (await client.get("/api/channel-bindings")).json() == []
+    await _channel(client)
+    await _bind(client, "pool:x")
     # An exclusive binding refuses company.
     r = await client.post("/api/channel-bindings", json={"channelId": "slack", "target": "tag:y", "mode": "broadcast"})
     assert (r.status_code, r.json()) == (409, {"error": "channel slack already has an exclusive binding"})
