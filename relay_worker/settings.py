@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from arq.connections import RedisSettings
-from arq.cron import CronJob
+from arq.cron import CronJob, cron
 
 from relay_model.settings import Settings
+from relay_worker.jobs.callbacks import deliver_callbacks
 from relay_worker.jobs.lifecycle import shutdown, startup
 from relay_worker.jobs.reaper import reaper_tick
 from relay_worker.slots import interval_ticks
@@ -21,6 +22,8 @@ class WorkerSettings:
     functions: ClassVar[list[Any]] = []
     cron_jobs: ClassVar[list[CronJob]] = [
         *interval_ticks(reaper_tick, name="reaper", interval_s=SETTINGS.reap_interval_s, timeout_s=REAPER_TIMEOUT_S),
+        # Integration callbacks; leases make overlapping runs on several replicas safe.
+        cron(deliver_callbacks, second=set(range(0, 60, 2)), unique=False, timeout=30),
     ]
     on_startup = startup
     on_shutdown = shutdown

@@ -54,6 +54,7 @@ class AgentController(Controller):
     async def register(self, relay: RelayDep, data: JSONBody[RegisterAgentInput]) -> Response[AgentCard]:
         """Register an agent or update its card (201 when new, 200 when it existed)."""
         agent, created = await relay.agents.register(data)
+        await relay.channels.agent_changed(agent.id)
         return Response(agent, status_code=201 if created else 200)
 
     @get("/", name="agents:list", opt={"scope": "agents:read"})
@@ -81,7 +82,9 @@ class AgentController(Controller):
     ) -> AgentResult:
         body = data or HeartbeatInput()
         guard = session_guard(request, body.session_id, body.session_started_at)
-        agent, _ = await relay.agents.heartbeat(agent_id, guard, body.status)
+        agent, changed = await relay.agents.heartbeat(agent_id, guard, body.status)
+        if changed:
+            await relay.channels.agent_changed(agent_id)
         return AgentResult(agent=agent)
 
     @patch("/{agent_id:str}/status", name="agents:status", opt={"scope": "agents:write"})
@@ -89,7 +92,9 @@ class AgentController(Controller):
         self, request: Request[Any, Any, Any], relay: RelayDep, agent_id: FromPath[str], data: JSONBody[StatusInput]
     ) -> AgentResult:
         guard = session_guard(request, data.session_id, data.session_started_at)
-        agent, _ = await relay.agents.set_status(agent_id, data.status, guard)
+        agent, previous = await relay.agents.set_status(agent_id, data.status, guard)
+        if previous != agent.status:
+            await relay.channels.agent_changed(agent_id)
         return AgentResult(agent=agent)
 
     @patch("/{agent_id:str}/label", name="agents:label", opt={"scope": "agents:write"})
@@ -103,13 +108,17 @@ class AgentController(Controller):
     async def set_tags(self, relay: RelayDep, agent_id: FromPath[str], data: JSONBody[TagsInput]) -> AgentCard:
         if data.tags is None:
             raise Invalid("tags field required")
-        agent, _ = await relay.agents.set_tags(agent_id, data.tags)
+        agent, changed = await relay.agents.set_tags(agent_id, data.tags)
+        if changed:
+            await relay.channels.agent_changed(agent_id)
         return agent
 
     @delete("/{agent_id:str}", name="agents:delete", opt={"scope": "agents:admin"}, status_code=200)
     async def delete_agent(self, relay: RelayDep, agent_id: FromPath[str]) -> Ok:
         if agent_id in BUILTIN_IDS:
             raise Invalid("built-in agents cannot be deleted")
-        if await relay.agents.delete(agent_id) is None:
+        deleted = await relay.agents.delete(agent_id)
+        if deleted is None:
             raise NotFound("agent not found")
+        await relay.channels.agent_deleted(deleted)
         return Ok()
