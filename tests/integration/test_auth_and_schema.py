@@ -29,7 +29,7 @@ async def test_every_api_route_but_health_needs_a_token(client: Client, settings
     routes = api_routes(settings)
     assert ("GET", "/api/events") in routes and ("POST", "/api/messages") in routes
     for method, path in routes:
-        url = path.replace("{agent_id:str}", "a").replace("{message_id:int}", "1")
+        url = re.sub(r"\{\w+:int\}", "1", re.sub(r"\{\w+:(str|path)\}", "a", path))
         if path == "/api/health":
             continue
         r = await client.request(method, url, headers={"Authorization": ""})
