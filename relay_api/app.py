@@ -7,6 +7,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncGenerator
+from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Response, Router, get
@@ -15,11 +16,13 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
 from redis.exceptions import RedisError
 
 from relay_api.auth import PUBLIC, Authenticator, auth_guard
 from relay_api.controllers import CONTROLLERS
 from relay_api.controllers.health import probe_alive, probe_ready
+from relay_api.controllers.integrations import install_integration_auth
 from relay_api.deps import RelayDep, provide_principal, provide_relay
 from relay_api.errors import EXCEPTION_HANDLERS
 from relay_api.sse import Broker
@@ -30,6 +33,8 @@ from relay_model.relay import Relay
 from relay_model.settings import Settings
 
 log = logging.getLogger("relay.api")
+
+STATIC_DIR = Path(__file__).parent / "static"
 
 
 @get("/healthz", name="probe:alive", opt={"scope": PUBLIC}, include_in_schema=True, tags=["system"])
@@ -59,12 +64,15 @@ async def _bootstrap_until_done(relay: RelayDep) -> None:
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
+    authenticator = Authenticator(settings.admin_token)
+    install_integration_auth(authenticator, settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
         redis = connect(settings.redis_url)
         relay = Relay(redis, settings)
         broker = Broker(redis, relay.events, settings.sse_client_queue, settings.sse_keepalive_s)
+        broker.on_reconnect = relay.bootstrap
         app.state.relay = relay
         app.state.broker = broker
         resolver = TokenResolver(relay.tokens, settings)
@@ -84,9 +92,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await broker.stop()
             await redis.aclose()
 
+    # The guard sits on /api only (guards of every layer run, so a second one on the app would run twice);
+    # the probes and the OpenAPI schema outside /api are public.
     api = Router(path="/api", route_handlers=CONTROLLERS, guards=[auth_guard])
+    # The dashboard shell is public; everything it shows comes from /api with the user's token.
+    dashboard = create_static_files_router(
+        path="/", directories=[STATIC_DIR], html_mode=True, name="dashboard", opt={"scope": PUBLIC}
+    )
     return Litestar(
-        route_handlers=[api, healthz, readyz],
+        route_handlers=[api, healthz, readyz, dashboard],
         lifespan=[lifespan],
         dependencies={
             "relay": Provide(provide_relay, sync_to_thread=False),
@@ -94,11 +108,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
-        guards=[auth_guard],
         state=State(
             {
                 "settings": settings,
-                "authenticator": Authenticator(settings.admin_token),
+                "authenticator": authenticator,
                 "node_id": uuid.uuid4().hex[:12],
             }
         ),

@@ -14,9 +14,10 @@ from typing import Any, Literal, get_args, get_origin
 
 import msgspec
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from relay_model.errors import RelayError
@@ -96,19 +97,32 @@ def _words(kinds: str) -> str:
     return " or ".join(_KIND_WORDS.get(k.strip(), k.strip()) for k in kinds.split("|"))
 
 
+def _wire_name(request: Request[Any, Any, Any], key: str) -> str:
+    """A query parameter's name as clients spell it (`for`, `agentId`), not the Python one."""
+    param = request.route_handler.parsed_fn_signature.parameters.get(key)
+    alias = getattr(param.kwarg_definition, "name", None) if param is not None else None
+    return str(alias or key)
+
+
 def describe(request: Request[Any, Any, Any], key: str, message: str, source: str) -> str:
     """Reword one msgspec/Litestar validation message for field `key`."""
-    if source == "query" and key in QUERY_TEXTS:
-        return QUERY_TEXTS[key]
+    if source == "query":
+        key = _wire_name(request, key)
+        if key in QUERY_TEXTS:
+            return QUERY_TEXTS[key]
     if m := re.match(r"Object missing required field `(.+?)`", message):
         return f"{m.group(1)} required"
     if key in ("data", "") or key is None:
-        if "Expected `object`" in message:
-            # A route may word it as the seed does (`opt={"body_text": "token body required"}`).
-            return str(request.route_handler.opt.get("body_text") or "JSON object body required")
+        if message.startswith("Expected `object") or message == "'data'":
+            # An empty body, or JSON that is not an object; a route may word this the seed's way.
+            return str(request.route_handler.opt.get("body_error", "JSON object body required"))
         return message
     if source == "body" and key in BODY_TEXTS:
         return BODY_TEXTS[key]
+    return _describe_field(request, key, message, source)
+
+
+def _describe_field(request: Request[Any, Any, Any], key: str, message: str, source: str) -> str:
     if message.startswith("Invalid enum value"):
         values = _literal_values(_field_type(request, key, source))
         if values:
@@ -137,6 +151,10 @@ def _validation_text(request: Request[Any, Any, Any], exc: ValidationException) 
             source = item.get("source") or "body"
             return describe(request, key, str(item.get("message") or ""), str(getattr(source, "value", source)))
     detail = str(exc.detail or "invalid request")
+    if m := re.match(r"Missing required (?:query )?parameter '(.+?)'", detail):
+        return f"{m.group(1)} required"
+    if m := re.match(r"Missing required header '(.+?)'", detail):
+        return f"{m.group(1)} header required"
     return detail
 
 
@@ -156,6 +174,10 @@ def handle_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[
         text = "method not allowed"
     elif status == 413:
         text = "request body too large"
+    elif isinstance(exc.__cause__, SerializationException) and not str(exc.detail).startswith("JSON is malformed"):
+        # msgspec's own words for a broken document ("Input data was truncated"), in one style.
+        detail = str(exc.detail)
+        text = "JSON is malformed: " + detail[:1].lower() + detail[1:]
     elif status >= 500:
         text = "internal error"
     else:
@@ -170,7 +192,9 @@ def handle_storage_down(_: Request[Any, Any, Any], exc: Exception) -> Response[d
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, str]]:
     # Bodies msgspec cannot decode (invalid UTF-8 inside strings, absurd nesting) surface as these.
-    if isinstance(exc, RecursionError | UnicodeDecodeError | msgspec.DecodeError):
+    if isinstance(exc, RecursionError):
+        return error_response(400, "JSON is nested too deeply")
+    if isinstance(exc, UnicodeDecodeError | msgspec.DecodeError):
         return error_response(400, "JSON is malformed")
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_response(HTTP_500_INTERNAL_SERVER_ERROR, "internal error")
@@ -182,5 +206,7 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     HTTPException: handle_http,
     RedisConnectionError: handle_storage_down,
     RedisTimeoutError: handle_storage_down,
+    # A replica promoted mid-failover (or a primary demoted) refuses writes for a moment.
+    ReadOnlyError: handle_storage_down,
     Exception: handle_unexpected,
 }

@@ -77,7 +77,8 @@ def own_event_filter(principal: Principal, agent_id: str | None) -> str | None:
 def require_history_filter(principal: Principal, from_: str | None, to: str | None) -> None:
     """Message history spans every agent; an agent token reads only its own side of it."""
     if principal.role == AGENT and principal.sub not in (from_, to):
-        raise Forbidden(f'agent token for "{principal.sub}" may read history only with from={principal.sub} or to={principal.sub}')
+        me = principal.sub
+        raise Forbidden(f'agent token for "{me}" may read history only with from={me} or to={me}')
 
 
 async def require_message_access(principal: Principal, message: Message, relay: Relay) -> None:

@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from litestar.response import ServerSentEventMessage
+from litestar.types import ASGIApp, Receive, Scope, Send
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -25,6 +26,9 @@ from relay_model.events import Cursor, Event, EventLog, parse_published
 log = logging.getLogger("relay.sse")
 
 REPLAY_LIMIT = 5000
+# How long an overflowed client's stream may take to reach its OVERFLOW signal before it is cut off.
+EVICT_GRACE_S = 0.5
+EVICT_SCOPE_KEY = "relay.sse.evict"
 
 
 class _Signal:
@@ -40,6 +44,8 @@ OVERFLOW = _Signal("overflow")  # this client fell too far behind: close it
 class Client:
     queue: asyncio.Queue[Event | _Signal]
     accepts: Callable[[Event], bool]
+    # Ends the client's response even while it is stuck writing to a socket nobody reads.
+    evict: Callable[[], None] | None = None
     overflowed: bool = False
 
     def offer(self, item: Event | _Signal) -> None:
@@ -53,6 +59,9 @@ class Client:
             with contextlib.suppress(asyncio.QueueEmpty):
                 self.queue.get_nowait()
             self.queue.put_nowait(OVERFLOW)
+            if self.evict is not None:
+                # A stream that is only slow ends at OVERFLOW; one blocked on a full socket is cut.
+                asyncio.get_running_loop().call_later(EVICT_GRACE_S, self.evict)
 
 
 @dataclass
@@ -63,6 +72,8 @@ class Broker:
     keepalive_s: float
     clients: set[Client] = field(default_factory=set)
     connected: bool = False
+    # Called after the subscription came back (not at the first connect).
+    on_reconnect: Callable[[], Awaitable[None]] | None = None
     _task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -86,6 +97,9 @@ class Broker:
                 if not first:
                     for client in list(self.clients):
                         client.offer(RESYNC)
+                    if self.on_reconnect is not None:
+                        # Redis may have come back empty (a restart without persistence).
+                        await self.on_reconnect()
                 first = False
                 while True:
                     message = await pubsub.get_message(timeout=self.keepalive_s)
@@ -96,6 +110,9 @@ class Broker:
                         continue
                     for client in list(self.clients):
                         client.offer(event)
+                        if client.overflowed:
+                            # Its stream may be stuck in a write and never reach its own clean-up.
+                            self.clients.discard(client)
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:
@@ -108,22 +125,33 @@ class Broker:
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
 
-    def add(self, accepts: Callable[[Event], bool]) -> Client:
-        client = Client(queue=asyncio.Queue(self.queue_size), accepts=accepts)
+    def add(self, accepts: Callable[[Event], bool], evict: Callable[[], None] | None = None) -> Client:
+        client = Client(queue=asyncio.Queue(self.queue_size), accepts=accepts, evict=evict)
         self.clients.add(client)
         return client
 
     def remove(self, client: Client) -> None:
         self.clients.discard(client)
 
-    async def stream(self, client: Client, resume: Cursor | None) -> AsyncGenerator[ServerSentEventMessage, None]:
-        """The SSE body for one client. Registered before reading positions, so nothing slips between."""
+    async def start_cursor(self, client: Client, resume: Cursor | None) -> Cursor:
+        """Where a new stream starts: the resume point, else the current head of every stream.
+
+        Call it after `add` (so no event slips between the head and the subscription) and before
+        the response starts, so a Redis outage is still a 503 rather than a broken stream.
+        """
+        try:
+            return resume if resume is not None else await self.events.head()
+        except BaseException:
+            self.remove(client)
+            raise
+
+    async def stream(
+        self, client: Client, cursor: Cursor, *, replay: bool
+    ) -> AsyncGenerator[ServerSentEventMessage, None]:
+        """The SSE body for one client, from `cursor` on (replaying first when it is a resume point)."""
         try:
             yield ServerSentEventMessage(data=None, comment="connected", retry=2000)
-            if resume is None:
-                cursor = await self.events.head()
-            else:
-                cursor = resume
+            if replay:
                 for message in await self._replay(client, cursor):
                     yield message
             while True:
@@ -143,6 +171,9 @@ class Broker:
                 message = self._accept(client, cursor, item)
                 if message is not None:
                     yield message
+        except RedisError as exc:
+            # Replay needs Redis; without it the stream ends and the client resumes with Last-Event-ID.
+            log.warning("closing an SSE stream: storage unavailable (%s)", exc)
         finally:
             self.remove(client)
 
@@ -180,3 +211,32 @@ def type_filter(patterns: list[str], agent_id: str | None) -> Callable[[Event], 
         return True
 
     return accepts
+
+
+def sse_eviction_middleware(app: ASGIApp) -> ASGIApp:
+    """Lets the broker cut off an SSE response that is blocked writing to a client that stopped reading.
+
+    A client that never reads fills the socket buffers; the server's `send` then waits forever and
+    the stream can never get to its OVERFLOW signal. The broker calls the function it finds under
+    `EVICT_SCOPE_KEY`, which expires a timeout around the whole response: the pending write is
+    cancelled and the connection is closed (uvicorn logs that the response was not completed).
+    """
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        loop = asyncio.get_running_loop()
+        active = True
+
+        def evict() -> None:
+            if active:
+                deadline.reschedule(loop.time())
+
+        try:
+            async with asyncio.timeout(None) as deadline:
+                scope[EVICT_SCOPE_KEY] = evict  # type: ignore[literal-required]
+                await app(scope, receive, send)
+        except TimeoutError:
+            log.info("cut off an SSE client that stopped reading")
+        finally:
+            active = False
+
+    return middleware

@@ -91,6 +91,10 @@ class SseLeases:
             )
         return conn
 
+    async def release(self, subject: str, conn: str) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.shield(self.tokens.drop_sse(subject, conn))
+
     async def hold(self, subject: str, conn: str, body: AsyncGenerator[T, None]) -> AsyncGenerator[T, None]:
         """`body`, renewing the lease as it runs and dropping it when the client goes away."""
         renew_after = self.lease_ms / 3000
@@ -104,5 +108,4 @@ class SseLeases:
         finally:
             await body.aclose()
             # The lease runs out by itself if this fails (Redis down, task cancelled).
-            with contextlib.suppress(Exception):
-                await asyncio.shield(self.tokens.drop_sse(subject, conn))
+            await self.release(subject, conn)

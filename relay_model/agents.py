@@ -153,6 +153,7 @@ class AgentStore:
                 data.session_started_at if data.session_started_at is not None else now,
                 "0" if data.kind in UNTRACKED_KINDS else "1",
                 self.maxlen,
+                static.name,
             ],
         )
         return decode_card(raw), bool(created)
@@ -207,10 +208,27 @@ class AgentStore:
         return decode_card(raw), bool(changed)
 
     async def set_status(self, agent_id: str, status: str, guard: SessionGuard) -> tuple[AgentCard, str]:
+        """Set the status; a change is audited ("Agent <status>") in the same script."""
+        now = now_ms()
         previous, raw = await self.scripts.run_checked(
             "agent_set_status",
-            [keys.agent(agent_id), keys.agents_live(), keys.agents_stale(), keys.events(keys.BUS)],
-            [now_ms(), agent_id, status, guard.session_id, guard.started_at, self.maxlen],
+            [
+                keys.agent(agent_id),
+                keys.agents_live(),
+                keys.agents_stale(),
+                keys.events(keys.BUS),
+                keys.activity_seq(),
+                keys.activity_all(),
+            ],
+            [
+                now,
+                agent_id,
+                status,
+                guard.session_id,
+                guard.started_at,
+                self.maxlen,
+                f"server-agent-{agent_id}-status-{status}-{now}",
+            ],
         )
         return decode_card(raw), str(previous)
 

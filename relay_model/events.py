@@ -53,11 +53,19 @@ class Event:
         )
 
 
+_decode_str = msgspec.json.Decoder(str).decode
+
+
 def parse_published(payload: str) -> Event | None:
+    """Parse a pub/sub payload (see `relay_emit` in lua/_prelude.lua); None when it is not one."""
     parts = payload.split("\n", 5)
     if len(parts) != 6:
         return None
-    return Event(*parts)
+    group, stream_id, type_, source, subject, data = parts
+    try:
+        return Event(group, stream_id, type_, _decode_str(source), _decode_str(subject), data)
+    except msgspec.DecodeError:
+        return None
 
 
 def stream_id_tuple(stream_id: str) -> tuple[int, int]:

@@ -160,6 +160,222 @@ def dispatch(job: str, slot: str) -> str:
     return f"{_SYS}dispatch:{job}:{slot}"
 
 
+# --- cmd: commands -----------------------------------------------------------------------------
+# A command is a hash; its ids sit in zsets scored by createdAt (ms): every command, per target,
+# per status, per type, and per (status, target) — the queue a target polls. Statuses have no
+# colon, so `cmds:queue:<status>:<target>` never collides with another target's key.
+
+_CMD = prefix(CMD)
+
+
+def command(command_id: str) -> str:
+    return f"{_CMD}cmd:{command_id}"
+
+
+def commands_all() -> str:
+    return f"{_CMD}cmds"
+
+
+def commands_by(index: str, value: str) -> str:
+    """Zset of command ids per `target`, `status` or `type`, scored by createdAt (ms)."""
+    return f"{_CMD}cmds:{index}:{value}"
+
+
+def commands_queue(status: str, target: str) -> str:
+    """Zset of one target's commands in one status (`pending` is its work queue)."""
+    return f"{_CMD}cmds:queue:{status}:{target}"
+
+
+def command_deadlines() -> str:
+    """Zset of non-final commands that have a ttl, scored by expiresAt (ms); the reaper times them out."""
+    return f"{_CMD}cmds:deadlines"
+
+
+def commands_finished() -> str:
+    """Zset of final commands scored by finishedAt (ms); the reaper purges them after the retention."""
+    return f"{_CMD}cmds:finished"
+
+
+# --- bus: orchestrators ------------------------------------------------------------------------
+
+
+def orchestrator(orchestrator_id: str) -> str:
+    return f"{_BUS}orch:{orchestrator_id}"
+
+
+def orchestrators_all() -> str:
+    """Zset of every orchestrator id, scored by registration time (ms)."""
+    return f"{_BUS}orchs"
+
+
+def orchestrators_live() -> str:
+    """Zset of online orchestrators scored by last heartbeat (ms); the reaper marks old ones stale."""
+    return f"{_BUS}orchs:live"
+
+
+def orchestrators_stale() -> str:
+    """Zset of stale orchestrators scored by last heartbeat (ms); the reaper marks old ones offline."""
+    return f"{_BUS}orchs:stale"
+
+
+# --- sys: provider configs and connectors ------------------------------------------------------
+
+
+def provider_config(provider: str) -> str:
+    return f"{_SYS}provider:{provider}"
+
+
+def connector(connector_id: str) -> str:
+    return f"{_SYS}connector:{connector_id}"
+
+
+def connectors_all() -> str:
+    """Zset of connector ids scored by registration time (ms)."""
+    return f"{_SYS}connectors"
+
+
+# --- tasks, callbacks outbox (task group); channels, bindings, pools, pairs (bus); integration limits (auth)
+# Task changes and the callback deliveries they cause are written by one script, so the outbox shares
+# the task group's hash tag.
+
+_TASK = prefix(TASK)
+
+
+def task_seq() -> str:
+    return f"{_TASK}seq:task"
+
+
+def task(task_id: int | str) -> str:
+    return f"{_TASK}task:{task_id}"
+
+
+def tasks_all() -> str:
+    """Zset of every task id (scored by id)."""
+    return f"{_TASK}tasks"
+
+
+def tasks_by(index: str, value: str) -> str:
+    """Zset of task ids per `status`, `target`, `channel`, `source` or `claimedBy`."""
+    return f"{_TASK}tasks:{index}:{value}"
+
+
+def task_history(task_id: int | str) -> str:
+    """List of the task's changes, oldest first (`GET /api/tasks/:id/events`)."""
+    return f"{_TASK}history:{task_id}"
+
+
+def task_external(source: str, external_id: str) -> str:
+    """An integration's `externalId` -> task id."""
+    return f"{_TASK}ext:{source}:{external_id}"
+
+
+def task_claims() -> str:
+    """Zset of claimed task ids scored by claim expiry (ms)."""
+    return f"{_TASK}claims:task"
+
+
+def task_claimants() -> str:
+    """Set of agent ids that hold at least one task claim (the orphan check reads only these)."""
+    return f"{_TASK}claimants"
+
+
+def callback_seq() -> str:
+    return f"{_TASK}seq:callback"
+
+
+def callback(delivery_id: int | str) -> str:
+    return f"{_TASK}cb:{delivery_id}"
+
+
+def callback_attempts(delivery_id: int | str) -> str:
+    return f"{_TASK}cb-attempts:{delivery_id}"
+
+
+def callbacks_all() -> str:
+    return f"{_TASK}cbs"
+
+
+def callbacks_by(index: str, value: str) -> str:
+    """Zset of delivery ids per `status` or `integration`."""
+    return f"{_TASK}cbs:{index}:{value}"
+
+
+def callbacks_due() -> str:
+    """Zset of delivery ids scored by when they may be (re)tried; a lease pushes the score forward."""
+    return f"{_TASK}cbs:due"
+
+
+def binding_seq() -> str:
+    return f"{_BUS}seq:binding"
+
+
+def binding(binding_id: int | str) -> str:
+    return f"{_BUS}binding:{binding_id}"
+
+
+def bindings_all() -> str:
+    return f"{_BUS}bindings"
+
+
+def bindings_of_channel(channel_id: str) -> str:
+    return f"{_BUS}bindings:channel:{channel_id}"
+
+
+def bindings_of_pool(pool: str) -> str:
+    return f"{_BUS}bindings:pool:{pool}"
+
+
+def pool_held(agent_id: str) -> str:
+    """Set of pool binding ids whose slot an agent holds."""
+    return f"{_BUS}pool:held:{agent_id}"
+
+
+def pool_holders() -> str:
+    """Set of agents holding at least one pool slot (the reaper checks only these)."""
+    return f"{_BUS}pool:holders"
+
+
+def pool_unclaimed() -> str:
+    """Set of pool binding ids with no agent in the slot."""
+    return f"{_BUS}pool:unclaimed"
+
+
+def pair_seq() -> str:
+    return f"{_BUS}seq:pair"
+
+
+def pair(pair_id: int | str) -> str:
+    return f"{_BUS}pair:{pair_id}"
+
+
+def pairs_all() -> str:
+    return f"{_BUS}pairs"
+
+
+def pairs_by(index: str, value: str) -> str:
+    """Zset of pair ids per `agent` or `status`."""
+    return f"{_BUS}pairs:{index}:{value}"
+
+
+def pair_between_prefix() -> str:
+    return f"{_BUS}pair:between:"
+
+
+def pair_between(agent_a: str, agent_b: str) -> str:
+    """The open (pending or active) pair of two agents; written both ways round, so no side sorts ids."""
+    return f"{pair_between_prefix()}{agent_a}\n{agent_b}"
+
+
+def pairs_pending() -> str:
+    """Zset of pending pair ids scored by expiry (ms)."""
+    return f"{_BUS}pairs:pending"
+
+
+def integration_rate(name: str, minute: int) -> str:
+    """Requests of one integration in one clock minute, counted across every node."""
+    return f"{prefix(AUTH)}ratelimit:integration:{name}:{minute}"
+
+
 # --- auth: tokens, revocations, rate limits, SSE leases ----------------------------------------
 
 _AUTH = prefix(AUTH)

@@ -16,6 +16,8 @@ OFFLINE_BYPASS_KINDS = frozenset({"system", "control"})
 FANOUT_PREFIXES = ("tag:", "cap:", "label:")
 # History scans are bounded so a filter that matches little never walks all of history.
 HISTORY_SCAN_BUDGET = 5000
+# An inbox read examines at most this many broadcasts (an agent's own broadcasts are skipped).
+INBOX_BROADCAST_BUDGET = 5000
 
 
 def is_direct_target(to: str) -> bool:
@@ -66,7 +68,6 @@ class _StoredDoc(msgspec.Struct, kw_only=True, rename="camel"):
     payload: JsonObject | None
     meta: JsonObject | None
     reply_to: int | None
-    thread_id: int | None
     channel: str | None
     claimable: bool
     idempotency_key: str | None
@@ -116,7 +117,10 @@ class MessageStore:
         self.claim_ttl_ms = claim_ttl_ms
 
     async def send(self, data: SendMessageInput, *, thread_id: int | None = None) -> tuple[Message, bool]:
-        """Store and route a message in one round trip. Returns (message, created)."""
+        """Store and route a message in one round trip. Returns (message, created).
+
+        A reply's `threadId` is its parent's thread (the first message's id) unless `thread_id` is given.
+        """
         check_json_size(data.payload, "payload")
         check_json_size(data.meta, "meta")
         doc = _StoredDoc(
@@ -127,7 +131,6 @@ class MessageStore:
             payload=data.payload,
             meta=data.meta,
             reply_to=data.reply_to,
-            thread_id=thread_id if thread_id is not None else data.reply_to,
             channel=data.channel,
             claimable=data.claimable,
             idempotency_key=data.idempotency_key,
@@ -155,6 +158,7 @@ class MessageStore:
                 "1" if data.claimable else "0",
                 "1" if data.kind in OFFLINE_BYPASS_KINDS else "0",
                 self.maxlen,
+                "" if thread_id is None else thread_id,
             ],
         )
         return decode_message(raw), bool(created)
@@ -165,7 +169,9 @@ class MessageStore:
 
     async def inbox(self, agent_id: str, *, since: int, limit: int) -> list[Message]:
         raws = await self.scripts.run(
-            "messages_inbox", [keys.inbox(agent_id), keys.broadcasts()], [agent_id, since, limit]
+            "messages_inbox",
+            [keys.inbox(agent_id), keys.broadcasts()],
+            [agent_id, since, limit, INBOX_BROADCAST_BUDGET],
         )
         return decode_messages(raws)
 

@@ -129,6 +129,7 @@ async def pin_destination(url: str, policy: AddressPolicy, resolve: Resolver = s
     sni = host if target.scheme == "https" else None
     return Destination(target.copy_with(host=str(ips[0])), target.netloc.decode("ascii"), sni)
 
+
 DEFAULT_TIMEOUT_S = 5.0
 DEFAULT_MAX_BYTES = 1024 * 1024
 

@@ -4,13 +4,27 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from . import outbound
+from . import (
+    bus_reaper,  # noqa: F401  (registers the bus group's reaper steps)
+    outbound,
+    work_reaper,  # noqa: F401  (registers the task, pool and pair reaper steps)
+)
 from .activity import ActivityStore
 from .agents import AgentStore
+from .callbacks import CallbackStore
+from .channels import ChannelStore
+from .commands import CommandStore
+from .connectors import ConnectorStore
 from .events import EventLog
+from .integrations import callback_filters
+from .maintenance import MaintenanceStore
 from .messages import MessageStore
+from .orchestrators import OrchestratorStore
+from .pairs import PairStore
+from .providers import ProviderConfigStore
 from .scripts import Scripts
 from .settings import Settings
+from .tasks import TaskStore
 from .tokens import TokenStore
 
 
@@ -24,6 +38,25 @@ class Relay:
         self.agents = AgentStore(redis, self.scripts, event_maxlen=maxlen)
         self.messages = MessageStore(redis, self.scripts, event_maxlen=maxlen, claim_ttl_ms=settings.claim_ttl_ms)
         self.activity = ActivityStore(redis, self.scripts, event_maxlen=maxlen)
+        self.maintenance = MaintenanceStore(redis)
+        self.commands = CommandStore(
+            redis, self.scripts, event_maxlen=maxlen, default_ttl_ms=settings.command_default_ttl_ms
+        )
+        self.orchestrators = OrchestratorStore(redis, self.scripts, self.agents, event_maxlen=maxlen)
+        self.providers = ProviderConfigStore(redis)
+        self.connectors = ConnectorStore(redis, self.scripts, self.commands, wait_s=settings.connector_wait_s)
+        self.commands.on_final.append(self.connectors.on_command_final)
+        # Tasks, channels/pools, pairs and callbacks (their reaper steps live in work_reaper.py).
+        self.tasks = TaskStore(
+            redis,
+            self.scripts,
+            event_maxlen=maxlen,
+            claim_ttl_ms=settings.claim_ttl_ms,
+            callbacks=callback_filters(settings.integrations),
+        )
+        self.channels = ChannelStore(redis, self.scripts, event_maxlen=maxlen)
+        self.pairs = PairStore(redis, self.scripts, event_maxlen=maxlen, ttl_ms=settings.pair_ttl_ms)
+        self.callbacks = CallbackStore(redis, self.scripts, event_maxlen=maxlen)
         self.tokens = TokenStore(
             redis,
             self.scripts,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from .integrations import Integration, load_integrations
 from .roles import DEFAULT_RATE_PER_MINUTE, ROLES
 
 
@@ -74,6 +75,22 @@ class Settings:
     host_base_dir: str = field(default_factory=lambda: os.path.expanduser("~"))
     user_recipes_dir: str = ""
     data_dir: str = ""
+    # Reaper: at most this many due items per Lua call; a pass loops until a batch comes back short.
+    reap_batch_size: int = 200
+    # Commands: a ttl for commands created without ttlMs (0 = they never expire), and how long
+    # final commands are kept before the reaper purges them.
+    command_default_ttl_ms: int = 0
+    command_retention_s: float = 7 * 24 * 3600.0
+    # How long `POST /api/connectors/:id/actions` waits for the host's outcome before a 502.
+    connector_wait_s: float = 10.0
+    integrations: tuple[Integration, ...] = ()
+    integration_rate_limit_per_minute: int = 120
+    callback_timeout_s: float = 10.0
+    callback_max_attempts: int = 8
+    callback_backoff_ms: int = 1000
+    callback_backoff_max_ms: int = 300_000
+    pair_ttl_ms: int = 10 * 60 * 1000
+    callback_retention: int = 10_000
     # --- auth and limits (tokens, rate limits, SSE, outbound policy) ---
     token_secret: str = ""
     token_secret_previous: str = ""
@@ -105,6 +122,18 @@ class Settings:
             host_base_dir=_str("AGENT_RELAY_HOST_BASE_DIR") or os.path.expanduser("~"),
             user_recipes_dir=_str("AGENT_RELAY_RECIPES_DIR"),
             data_dir=_str("AGENT_RELAY_DATA_DIR"),
+            reap_batch_size=_int("AGENT_RELAY_REAP_BATCH", 200),
+            command_default_ttl_ms=max(0, int(_str("AGENT_RELAY_COMMAND_DEFAULT_TTL_MS") or 0)),
+            command_retention_s=_float("AGENT_RELAY_COMMAND_RETENTION_S", 7 * 24 * 3600.0),
+            connector_wait_s=_float("AGENT_RELAY_CONNECTOR_WAIT_S", 10.0),
+            integrations=load_integrations(),
+            integration_rate_limit_per_minute=_int("AGENT_RELAY_INTEGRATION_RATE_LIMIT_PER_MINUTE", 120),
+            callback_timeout_s=_float("AGENT_RELAY_CALLBACK_TIMEOUT_S", 10.0),
+            callback_max_attempts=_int("AGENT_RELAY_CALLBACK_MAX_ATTEMPTS", 8),
+            callback_backoff_ms=_int("AGENT_RELAY_CALLBACK_BACKOFF_MS", 1000),
+            callback_backoff_max_ms=_int("AGENT_RELAY_CALLBACK_BACKOFF_MAX_MS", 300_000),
+            pair_ttl_ms=_int("AGENT_RELAY_PAIR_TTL_MS", 10 * 60 * 1000),
+            callback_retention=_int("AGENT_RELAY_CALLBACK_RETENTION", 10_000),
             token_secret=_str("AGENT_RELAY_TOKEN_SECRET"),
             token_secret_previous=_str("AGENT_RELAY_TOKEN_SECRET_PREVIOUS"),
             token_default_ttl_s=_int("AGENT_RELAY_TOKEN_DEFAULT_TTL_S", 90 * 24 * 3600),

@@ -25,6 +25,8 @@ ActivityKind = Literal["message", "reply", "question", "operator", "pair", "task
 
 MAX_JSON_FIELD_CHARS: Final = 65_536
 MAX_LIST_ITEMS: Final = 100
+# JavaScript's Number.MAX_SAFE_INTEGER: the seed's bound for ids and cursors.
+MAX_SAFE_INT: Final = 2**53 - 1
 
 Id = Annotated[str, Meta(min_length=1, max_length=240)]
 Name = Annotated[str, Meta(max_length=240)]

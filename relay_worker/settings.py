@@ -8,16 +8,22 @@ from arq.connections import RedisSettings
 from arq.cron import CronJob, cron
 
 from relay_model.settings import Settings
-from relay_worker.jobs.lifecycle import shutdown, startup, worker_heartbeat
+from relay_worker.jobs.callbacks import deliver_callbacks
+from relay_worker.jobs.lifecycle import shutdown, startup
+from relay_worker.jobs.reaper import reaper_tick
+from relay_worker.slots import interval_ticks
 
 SETTINGS = Settings.from_env()
+
+REAPER_TIMEOUT_S = 60
 
 
 class WorkerSettings:
     functions: ClassVar[list[Any]] = []
     cron_jobs: ClassVar[list[CronJob]] = [
-        # Liveness for /api/health; unique per worker, so every replica runs its own.
-        cron(worker_heartbeat, second=set(range(0, 60, 5)), run_at_startup=True, unique=False, timeout=10),
+        *interval_ticks(reaper_tick, name="reaper", interval_s=SETTINGS.reap_interval_s, timeout_s=REAPER_TIMEOUT_S),
+        # Integration callbacks; leases make overlapping runs on several replicas safe.
+        cron(deliver_callbacks, second=set(range(0, 60, 2)), unique=False, timeout=30),
     ]
     on_startup = startup
     on_shutdown = shutdown
@@ -27,4 +33,9 @@ class WorkerSettings:
     max_jobs = 20
     job_timeout = 60
     keep_result = 60
+    # Ticks are picked up at this granularity; keep it finer than the reap interval.
+    poll_delay = min(0.5, max(0.05, SETTINGS.reap_interval_s / 4))
     handle_signals = True
+    # SIGTERM: stop taking jobs, let running ones finish (a pass takes milliseconds), then exit.
+    # Jobs still queued stay in the queue for another replica.
+    job_completion_wait = 20

@@ -2,9 +2,20 @@
 
 from .activity import ActivityController
 from .agents import AgentController
+from .broadcast import BroadcastController
+from .channels import ChannelBindingController, ChannelController
+from .commands import CommandController
+from .connectors import ConnectorController
+from .control import AgentControlController, HostController
 from .events import EventController
 from .health import HealthController
+from .integrations import IntegrationController
 from .messages import MessageController
+from .orchestrators import OrchestratorController
+from .pairs import PairController
+from .providers import ProviderController
+from .system import SystemReapController
+from .tasks import TaskController
 from .tokens import TokenController
 
 CONTROLLERS = [
@@ -13,5 +24,18 @@ CONTROLLERS = [
     ActivityController,
     EventController,
     HealthController,
+    SystemReapController,
+    CommandController,
+    AgentControlController,
+    HostController,
+    OrchestratorController,
+    ProviderController,
+    ConnectorController,
+    TaskController,
+    ChannelController,
+    ChannelBindingController,
+    IntegrationController,
+    PairController,
+    BroadcastController,
     TokenController,
 ]

@@ -9,7 +9,7 @@ from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from relay_api.deps import RelayDep
 from relay_model.activity import Activity, ActivityInput
-from relay_model.validation import ActivityKind
+from relay_model.validation import MAX_SAFE_INT, ActivityKind
 
 
 class ActivityController(Controller):
@@ -22,8 +22,8 @@ class ActivityController(Controller):
         relay: RelayDep,
         kind: FromQuery[ActivityKind | None] = None,
         agent_id: Annotated[str | None, QueryParameter(name="agentId", max_length=240)] = None,
-        before: Annotated[int | None, QueryParameter(ge=0)] = None,
-        since: Annotated[int | None, QueryParameter(ge=0)] = None,
+        before: Annotated[int | None, QueryParameter(ge=0, le=MAX_SAFE_INT)] = None,
+        since: Annotated[int | None, QueryParameter(ge=0, le=MAX_SAFE_INT)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     ) -> list[Activity]:
         """Newest first; `before` pages back, `since` returns only entries newer than an id."""

@@ -10,7 +10,6 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from relay_api.deps import PrincipalDep, RelayDep, session_guard
 from relay_api.ownership import require_registration, require_self
-from relay_model.activity import ActivityInput
 from relay_model.agents import BUILTIN_AGENTS, AgentCard, RegisterAgentInput
 from relay_model.base import Input
 from relay_model.errors import Invalid, NotFound
@@ -59,6 +58,7 @@ class AgentController(Controller):
         """Register an agent or update its card (201 when new, 200 when it existed)."""
         await require_registration(principal, data.id, data.orchestrator_id, relay)
         agent, created = await relay.agents.register(data)
+        await relay.channels.agent_changed(agent.id)
         return Response(agent, status_code=201 if created else 200)
 
     @get("/", name="agents:list", opt={"scope": "agents:read"})
@@ -88,7 +88,9 @@ class AgentController(Controller):
         await require_self(principal, agent_id, relay)
         body = data or HeartbeatInput()
         guard = session_guard(request, body.session_id, body.session_started_at)
-        agent, _ = await relay.agents.heartbeat(agent_id, guard, body.status)
+        agent, changed = await relay.agents.heartbeat(agent_id, guard, body.status)
+        if changed:
+            await relay.channels.agent_changed(agent_id)
         return AgentResult(agent=agent)
 
     @patch("/{agent_id:str}/status", name="agents:status", opt={"scope": "agents:write"})
@@ -104,19 +106,7 @@ class AgentController(Controller):
         guard = session_guard(request, data.session_id, data.session_started_at)
         agent, previous = await relay.agents.set_status(agent_id, data.status, guard)
         if previous != agent.status:
-            await relay.activity.add(
-                ActivityInput(
-                    kind="state",
-                    title=f"Agent {agent.status}",
-                    body=agent.label or agent.name,
-                    meta=agent.id,
-                    icon="ti-activity",
-                    view="chat",
-                    agent_id=agent.id,
-                    metadata={"field": "status", "previous": previous or None, "next": agent.status},
-                    client_id=f"server-agent-{agent.id}-status-{agent.status}-{agent.last_seen}",
-                )
-            )
+            await relay.channels.agent_changed(agent_id)
         return AgentResult(agent=agent)
 
     @patch("/{agent_id:str}/label", name="agents:label", opt={"scope": "agents:write"})
@@ -136,13 +126,17 @@ class AgentController(Controller):
         await require_self(principal, agent_id, relay)
         if data.tags is None:
             raise Invalid("tags field required")
-        agent, _ = await relay.agents.set_tags(agent_id, data.tags)
+        agent, changed = await relay.agents.set_tags(agent_id, data.tags)
+        if changed:
+            await relay.channels.agent_changed(agent_id)
         return agent
 
     @delete("/{agent_id:str}", name="agents:delete", opt={"scope": "agents:admin"}, status_code=200)
     async def delete_agent(self, relay: RelayDep, agent_id: FromPath[str]) -> Ok:
         if agent_id in BUILTIN_IDS:
             raise Invalid("built-in agents cannot be deleted")
-        if await relay.agents.delete(agent_id) is None:
+        deleted = await relay.agents.delete(agent_id)
+        if deleted is None:
             raise NotFound("agent not found")
+        await relay.channels.agent_deleted(deleted)
         return Ok()

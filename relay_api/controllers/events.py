@@ -10,7 +10,7 @@ from litestar.response import ServerSentEvent
 
 from relay_api.deps import PrincipalDep
 from relay_api.ownership import own_event_filter
-from relay_api.sse import Broker, type_filter
+from relay_api.sse import EVICT_SCOPE_KEY, Broker, sse_eviction_middleware, type_filter
 from relay_api.token_auth import SseLeases, stream_subject
 from relay_model.errors import Invalid
 from relay_model.events import Cursor
@@ -20,7 +20,7 @@ class EventController(Controller):
     path = "/events"
     tags: ClassVar[list[str]] = ["events"]
 
-    @get("/", name="events:stream", opt={"scope": "events:read"})
+    @get("/", name="events:stream", opt={"scope": "events:read"}, middleware=[sse_eviction_middleware])
     async def stream(
         self,
         request: Request[Any, Any, Any],
@@ -45,8 +45,14 @@ class EventController(Controller):
         patterns = [p.strip() for p in (types or "").split(",") if p.strip()]
         subject = stream_subject(principal)
         conn = await leases.open(subject)
-        client = broker.add(type_filter(patterns, agent_id))
+        client = broker.add(type_filter(patterns, agent_id), request.scope.get(EVICT_SCOPE_KEY))  # type: ignore[call-overload]
+        try:
+            cursor = await broker.start_cursor(client, resume)
+        except BaseException:
+            broker.remove(client)
+            await leases.release(subject, conn)
+            raise
         return ServerSentEvent(
-            leases.hold(subject, conn, broker.stream(client, resume)),
+            leases.hold(subject, conn, broker.stream(client, cursor, replay=resume is not None)),
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )

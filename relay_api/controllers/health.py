@@ -37,8 +37,12 @@ class HealthController(Controller):
                 "agentsByStatus": await relay.agents.counts_by_status(),
                 "messages": await relay.messages.latest_id(),
             }
+            # Background work: workers seen recently (their heartbeat) and the last periodic reaper pass.
+            body["workers"] = await relay.maintenance.workers()
+            body["reaper"] = await relay.maintenance.reaper()
         except RedisError as exc:
             body["ok"] = False
+            body["error"] = "storage unavailable"
             body["redis"] = {"ok": False, "error": str(exc)}
             return Response(body, status_code=503)
         return Response(body)
@@ -52,5 +56,5 @@ async def probe_ready(relay: RelayDep) -> Response[dict[str, Any]]:
     try:
         await relay.redis.ping()
     except RedisError as exc:
-        return Response({"ok": False, "error": f"redis unavailable: {exc}"}, status_code=503)
+        return Response({"ok": False, "error": "storage unavailable", "redis": str(exc)}, status_code=503)
     return Response({"ok": True})

@@ -12,7 +12,7 @@ from relay_api.deps import PrincipalDep, RelayDep
 from relay_api.ownership import acting_agent, require_history_filter, require_message_access, require_self
 from relay_model.errors import Forbidden, Invalid, NotFound
 from relay_model.messages import ClaimInput, CursorInput, Message, ReadInput, ReleaseInput, SendMessageInput
-from relay_model.validation import MessageKind
+from relay_model.validation import MAX_SAFE_INT, MessageKind
 
 
 class Cursor(msgspec.Struct, rename="camel"):
@@ -31,7 +31,9 @@ class MessageController(Controller):
     tags: ClassVar[list[str]] = ["messages"]
 
     @post("/", name="messages:send", opt={"scope": "messages:send"}, status_code=201)
-    async def send(self, relay: RelayDep, principal: PrincipalDep, data: JSONBody[SendMessageInput]) -> Response[Message]:
+    async def send(
+        self, relay: RelayDep, principal: PrincipalDep, data: JSONBody[SendMessageInput]
+    ) -> Response[Message]:
         """Send a message. 201 with the new message; 200 with the first one when the idempotencyKey was used."""
         await require_self(principal, data.from_, relay)
         message, created = await relay.messages.send(data)
@@ -43,8 +45,8 @@ class MessageController(Controller):
         relay: RelayDep,
         principal: PrincipalDep,
         for_agent: Annotated[str | None, QueryParameter(name="for", max_length=240)] = None,
-        since: Annotated[int | None, QueryParameter(ge=0)] = None,
-        before: Annotated[int | None, QueryParameter(ge=0)] = None,
+        since: Annotated[int | None, QueryParameter(ge=0, le=MAX_SAFE_INT)] = None,
+        before: Annotated[int | None, QueryParameter(ge=0, le=MAX_SAFE_INT)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
         from_agent: Annotated[str | None, QueryParameter(name="from", max_length=240)] = None,
         to: Annotated[str | None, QueryParameter(max_length=240)] = None,

@@ -32,7 +32,7 @@ class TokenController(Controller):
     @post(
         "/",
         name="tokens:create",
-        opt={"scope": "tokens:admin", "body_text": "token body required"},
+        opt={"scope": "tokens:admin", "body_error": "token body required"},
         status_code=201,
     )
     async def create(

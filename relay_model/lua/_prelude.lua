@@ -3,12 +3,13 @@
 -- so they stay in the caller's hash-tag slot.
 
 -- Append one event to the group's capped stream and announce it on the events channel.
--- Returns the stream id. The channel payload is `group \n id \n type \n source \n subject \n data`.
+-- Returns the stream id. The channel payload is `group \n id \n type \n source \n subject \n data`
+-- with source and subject JSON-encoded: they are ids chosen by clients and may hold a newline.
 local function relay_emit(stream, maxlen, group, etype, source, subject, data)
   local id = redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*',
     't', etype, 's', source, 'j', subject, 'd', data)
-  redis.call('PUBLISH', '__EVENTS_CHANNEL__',
-    group .. '\n' .. id .. '\n' .. etype .. '\n' .. source .. '\n' .. subject .. '\n' .. data)
+  redis.call('PUBLISH', '__EVENTS_CHANNEL__', group .. '\n' .. id .. '\n' .. etype .. '\n' ..
+    cjson.encode(source) .. '\n' .. cjson.encode(subject) .. '\n' .. data)
   return id
 end
 

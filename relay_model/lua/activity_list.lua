@@ -13,10 +13,13 @@ while #out < limit and budget > 0 do
   if #page == 0 then break end
   for _, id in ipairs(page) do
     budget = budget - 1
-    local entry = redis.call('GET', '$ACTIVITY$' .. id)
-    if entry and (kind == '' or cjson.decode(entry).kind == kind) then
-      out[#out + 1] = entry
-      if #out >= limit then break end
+    -- The kind index answers the kind filter without decoding the entry.
+    if kind == '' or redis.call('ZSCORE', '$ACTIVITY_BY_KIND$' .. kind, id) then
+      local entry = redis.call('GET', '$ACTIVITY$' .. id)
+      if entry then
+        out[#out + 1] = entry
+        if #out >= limit then break end
+      end
     end
     hi = '(' .. id
   end

@@ -2,7 +2,7 @@
 -- KEYS: 1 agent hash, 2 agents_all zset, 3 agents_live zset, 4 agents_stale zset, 5 bus events
 -- ARGV: 1 now, 2 id, 3 card json (static fields), 4 kind, 5 label ('' = none), 6 label given (0/1),
 --       7 tags json ('' = keep), 8 caps json ('' = keep), 9 status, 10 sessionId, 11 sessionStartedAt,
---       12 tracked (0/1), 13 event stream maxlen
+--       12 tracked (0/1), 13 event stream maxlen, 14 display name
 -- Returns: {'ok', created (0/1), agent json} or {'err', status code, message}
 local key, id = KEYS[1], ARGV[2]
 local now = tonumber(ARGV[1])
@@ -23,7 +23,7 @@ local caps_json = ARGV[8]
 if caps_json == '' then caps_json = old[3] or '[]' end
 
 redis.call('HSET', key, 'card', ARGV[3], 'kind', ARGV[4], 'label', label, 'tags', tags_json,
-  'caps', caps_json, 'lastSeen', now, 'tracked', ARGV[12])
+  'caps', caps_json, 'lastSeen', now, 'tracked', ARGV[12], 'name', ARGV[14])
 if not exists then
   redis.call('HSET', key, 'registeredAt', now)
   redis.call('ZADD', KEYS[2], now, id)

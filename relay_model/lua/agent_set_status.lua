@@ -1,13 +1,27 @@
--- Set an agent's status (PATCH /agents/:id/status), behind the session guard.
--- KEYS: 1 agent hash, 2 agents_live, 3 agents_stale, 4 bus events
--- ARGV: 1 now, 2 id, 3 status, 4 sessionId, 5 sessionStartedAt, 6 maxlen
+-- Set an agent's status (PATCH /agents/:id/status), behind the session guard, and audit a change.
+-- KEYS: 1 agent hash, 2 agents_live, 3 agents_stale, 4 bus events, 5 activity seq, 6 activity all
+-- ARGV: 1 now, 2 id, 3 status, 4 sessionId, 5 sessionStartedAt, 6 maxlen, 7 audit clientId
 -- Returns: {'ok', previous status, agent json} or {'err', code, message}
-local key, id = KEYS[1], ARGV[2]
+local key, id, status, now = KEYS[1], ARGV[2], ARGV[3], ARGV[1]
 if redis.call('EXISTS', key) == 0 then return { 'err', '404', 'agent not found' } end
 local refused = check_session(key, ARGV[4], ARGV[5])
 if refused then return refused end
-if LIVE_STATUSES[ARGV[3]] then redis.call('HSET', key, 'lastSeen', ARGV[1]) end
-local previous = apply_agent_status(key, id, ARGV[3], KEYS[2], KEYS[3])
+if LIVE_STATUSES[status] then redis.call('HSET', key, 'lastSeen', now) end
+local previous = apply_agent_status(key, id, status, KEYS[2], KEYS[3])
 local json = agent_json(key)
 relay_emit(KEYS[4], ARGV[6], 'bus', 'agent.status', id, id, '{"agent":' .. json .. '}')
+if previous ~= status then
+  local h = redis.call('HMGET', key, 'label', 'name')
+  local shown = h[1]
+  if not shown or shown == '' then shown = h[2] or id end
+  local doc = '{"kind":"state","title":' .. cjson.encode('Agent ' .. status) .. ',"body":' .. cjson.encode(shown) ..
+    ',"meta":' .. cjson.encode(id) .. ',"icon":"ti-activity","view":"chat","agentId":' .. cjson.encode(id) ..
+    ',"messageId":null,"metadata":{"field":"status","previous":' .. json_str_or_null(previous) ..
+    ',"next":' .. cjson.encode(status) .. '},"clientId":' .. cjson.encode(ARGV[7]) .. ',"createdAt":' .. now .. '}'
+  local entry = add_activity(KEYS[5], KEYS[6], '$ACTIVITY_BY_KIND$', '$ACTIVITY_BY_AGENT$',
+    '$ACTIVITY_CLIENT$', '$ACTIVITY$', doc, 'state', id, ARGV[7], now)
+  if entry then
+    relay_emit(KEYS[4], ARGV[6], 'bus', 'activity.created', 'server', id, '{"activity":' .. entry .. '}')
+  end
+end
 return { 'ok', previous or '', json }

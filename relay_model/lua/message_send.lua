@@ -1,9 +1,12 @@
 -- Send a message: de-duplicate, route replies, refuse offline direct targets, store, fan out, announce.
 -- KEYS: 1 message seq, 2 idempotency key (unused when ARGV[8] = 0), 3 msgs_all, 4 broadcasts, 5 bus events
--- ARGV: 1 now, 2 doc (json object without id/to), 3 from, 4 to ('' = route to replyTo's sender),
+-- ARGV: 1 now, 2 doc (json object without id/to/threadId), 3 from, 4 to ('' = route to replyTo's sender),
 --       5 kind, 6 channel, 7 replyTo ('' = none), 8 has idempotency key (0/1), 9 claimable (0/1),
---       10 may reach offline agents (0/1), 11 maxlen
+--       10 may reach offline agents (0/1), 11 maxlen, 12 thread id ('' = the parent's thread, else none)
 -- Returns: {'ok', created (0/1), message json} or {'err', code, message}
+-- Inboxes: a direct message lands in the target's inbox; `tag:`/`cap:`/`label:` land in the inbox of
+-- every agent matching at send time except the sender; `broadcast` is one entry in the broadcast zset
+-- that every inbox read merges in (except the sender's), so agents registered later see it too.
 local from, to, kind, channel, reply_to = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 if ARGV[8] == '1' then
   local existing = redis.call('GET', KEYS[2])
@@ -12,9 +15,14 @@ if ARGV[8] == '1' then
     if json then return { 'ok', 0, json } end
   end
 end
-if to == '' and reply_to ~= '' then
-  to = redis.call('HGET', '$MESSAGE$' .. reply_to, 'from')
-  if not to then return { 'err', '404', 'replyTo message not found' } end
+local thread = ARGV[12]
+if reply_to ~= '' then
+  local parent = redis.call('HMGET', '$MESSAGE$' .. reply_to, 'from', 'thread')
+  -- The seed's applyReplyRouting: without `to`, a reply goes to the parent's sender.
+  if to == '' and parent[1] then to = parent[1] end
+  if thread == '' then
+    if parent[2] and parent[2] ~= '' then thread = parent[2] else thread = reply_to end
+  end
 end
 if to == '' then return { 'err', '400', 'to is required (or provide replyTo to auto-route)' } end
 
@@ -36,10 +44,11 @@ if direct and ARGV[10] ~= '1' then
 end
 
 local id = redis.call('INCR', KEYS[1])
-local doc = '{"id":' .. id .. ',"to":' .. cjson.encode(to) .. ',' .. string.sub(ARGV[2], 2)
+local doc = '{"id":' .. id .. ',"to":' .. cjson.encode(to) .. ',"threadId":' .. num_or_null(thread) .. ',' ..
+  string.sub(ARGV[2], 2)
 local key = '$MESSAGE$' .. id
 redis.call('HSET', key, 'doc', doc, 'from', from, 'to', to, 'kind', kind, 'channel', channel,
-  'claimable', ARGV[9])
+  'claimable', ARGV[9], 'thread', thread)
 redis.call('ZADD', KEYS[3], id, id)
 redis.call('ZADD', '$MESSAGES_BY_FROM$' .. from, id, id)
 redis.call('ZADD', '$MESSAGES_BY_TO$' .. to, id, id)

@@ -2,42 +2,61 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import os
 import socket
 import uuid
 from typing import Any
 
-from relay_model import keys
-from relay_model.clock import now_ms
 from relay_model.connection import connect
+from relay_model.maintenance import WORKER_HEARTBEAT_S
 from relay_model.relay import Relay
 from relay_model.settings import Settings
 
-WORKER_TTL_S = 30
+log = logging.getLogger("relay.worker")
 
 
 async def startup(ctx: dict[str, Any]) -> None:
     settings = Settings.from_env()
     redis = connect(settings.redis_url)
+    relay = Relay(redis, settings)
     ctx["settings"] = settings
-    ctx["relay"] = Relay(redis, settings)
+    ctx["relay"] = relay
     ctx["worker_id"] = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-    await worker_heartbeat(ctx)
+    await relay.maintenance.worker_heartbeat(ctx["worker_id"])
+    # The heartbeat runs in this process, not as a queued job: a queued job may be picked up by any
+    # replica, which would mark the wrong worker alive.
+    ctx["heartbeat_task"] = asyncio.create_task(_heartbeat_loop(relay, ctx["worker_id"]))
+    log.info(
+        "worker %s started: reap every %ss, stale after %ss, offline after %ss",
+        ctx["worker_id"],
+        settings.reap_interval_s,
+        settings.stale_after_s,
+        settings.offline_after_s,
+    )
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
     relay: Relay | None = ctx.get("relay")
     if relay is None:
         return
-    await relay.redis.zrem(keys.workers(), ctx["worker_id"])
+    task: asyncio.Task[None] | None = ctx.get("heartbeat_task")
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    await relay.maintenance.worker_gone(ctx["worker_id"])
     await relay.redis.aclose()
+    log.info("worker %s stopped", ctx["worker_id"])
 
 
-async def worker_heartbeat(ctx: dict[str, Any]) -> None:
-    """Mark this worker alive; /api/health counts workers seen in the last WORKER_TTL_S seconds."""
-    relay: Relay = ctx["relay"]
-    now = now_ms()
-    pipe = relay.redis.pipeline(transaction=False)
-    pipe.zadd(keys.workers(), {ctx["worker_id"]: now})
-    pipe.zremrangebyscore(keys.workers(), "-inf", now - WORKER_TTL_S * 1000 * 10)
-    await pipe.execute()
+async def _heartbeat_loop(relay: Relay, worker_id: str) -> None:
+    while True:
+        await asyncio.sleep(WORKER_HEARTBEAT_S)
+        try:
+            await relay.maintenance.worker_heartbeat(worker_id)
+        except Exception:
+            # Redis away for a moment: the next beat tries again; /api/health shows the gap.
+            log.warning("worker heartbeat failed", exc_info=True)

@@ -100,7 +100,9 @@ async def test_expired_and_forged_tokens_are_refused(client: AsyncTestClient) ->
     expired = jwt.encode({**base, "iat": now - 100, "exp": now - 1}, TOKEN_SECRET, algorithm="HS256")
     r = await client.get("/api/agents", headers=bearer(expired))
     assert (r.status_code, r.json()) == (401, {"error": "token expired"})
-    forged = jwt.encode({**base, "iat": now, "exp": now + 60}, "another-secret-of-enough-length-0123456789", algorithm="HS256")
+    forged = jwt.encode(
+        {**base, "iat": now, "exp": now + 60}, "another-secret-of-enough-length-0123456789", algorithm="HS256"
+    )
     r = await client.get("/api/agents", headers=bearer(forged))
     assert (r.status_code, r.json()) == (401, {"error": "invalid token"})
     # `alg: none` is never accepted.

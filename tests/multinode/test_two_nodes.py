@@ -1,0 +1,123 @@
+"""Two `relay serve` processes on one Redis: state, live events, claims and idempotency across nodes."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from relay_model import keys
+from tests.conftest import AUTH
+from tests.procs import ApiNode
+from tests.sse_client import SSE
+
+pytestmark = pytest.mark.multinode
+
+
+def http() -> httpx.AsyncClient:
+    return httpx.AsyncClient(headers=AUTH, timeout=httpx.Timeout(10.0), limits=httpx.Limits(max_connections=100))
+
+
+async def post(c: httpx.AsyncClient, url: str, body: dict[str, Any], expect: int = 201) -> dict[str, Any]:
+    r = await c.post(url, json=body)
+    assert r.status_code == expect, r.text
+    value: dict[str, Any] = r.json()
+    return value
+
+
+async def test_agent_registered_on_one_node_is_read_on_the_other(nodes: list[ApiNode], redis: Redis) -> None:
+    a, b = nodes
+    async with http() as c:
+        await post(c, a.url + "/api/agents", {"id": "cross", "tags": ["t"], "label": "L"})
+        r = await c.get(b.url + "/api/agents/cross")
+        assert r.status_code == 200 and r.json()["tags"] == ["t"] and r.json()["label"] == "L"
+        assert [x["id"] for x in (await c.get(b.url + "/api/agents?tag=t")).json()] == ["cross"]
+        r = await c.patch(b.url + "/api/agents/cross/status", json={"status": "busy"})
+        assert r.status_code == 200
+        assert (await c.get(a.url + "/api/agents/cross")).json()["status"] == "busy"
+
+
+async def test_message_sent_on_one_node_reaches_an_sse_client_of_the_other(nodes: list[ApiNode], redis: Redis) -> None:
+    a, b = nodes
+    async with SSE(b.url, params={"types": "message.*"}) as sse, http() as c:
+        sent = await post(c, a.url + "/api/messages", {"from": "x", "to": "y", "body": "over the wire"})
+        event = (await sse.next_event()).json
+        assert event["type"] == "message.created" and event["source"] == "x" and event["subject"] == str(sent["id"])
+        assert event["data"]["message"] == sent
+
+
+async def test_keep_alive_comments_arrive(nodes: list[ApiNode], redis: Redis) -> None:
+    async with SSE(nodes[0].url) as sse:
+        block = await sse.next_block(timeout=5)
+        assert block.comments == ["keep-alive"] and block.data is None
+
+
+async def test_forty_agents_race_for_one_claim_over_both_nodes(nodes: list[ApiNode], redis: Redis) -> None:
+    async with http() as c:
+        msg = await post(c, nodes[0].url + "/api/messages", {"from": "boss", "to": "broadcast", "claimable": True})
+        # Warm one connection per node and agent so the claims leave together.
+        agents = [f"w{i}" for i in range(40)]
+        results = await asyncio.gather(
+            *(
+                c.post(f"{nodes[i % 2].url}/api/messages/{msg['id']}/claim", json={"agentId": agent, "ttlMs": 60_000})
+                for i, agent in enumerate(agents)
+            )
+        )
+        codes = [r.status_code for r in results]
+        assert sorted(codes) == [200] + [409] * 39
+        winner = agents[codes.index(200)]
+        for r in results:
+            if r.status_code == 409:
+                assert r.json() == {"error": f"message already claimed by {winner}"}
+        stored = (await c.get(f"{nodes[1].url}/api/messages/{msg['id']}")).json()
+        assert stored["claimedBy"] == winner
+        assert await redis.hget(keys.message(msg["id"]), "claimedBy") == winner
+
+
+async def test_one_idempotency_key_on_both_nodes_yields_one_message(nodes: list[ApiNode], redis: Redis) -> None:
+    async with http() as c:
+        body = {"from": "a", "to": "b", "body": "once", "idempotencyKey": "same-key"}
+        results = await asyncio.gather(*(c.post(nodes[i % 2].url + "/api/messages", json=body) for i in range(20)))
+        codes = sorted(r.status_code for r in results)
+        assert codes == [200] * 19 + [201]
+        assert len({r.json()["id"] for r in results}) == 1
+        assert await redis.zcard(keys.messages_all()) == 1
+        inbox = (await c.get(nodes[0].url + "/api/messages", params={"for": "b"})).json()
+        assert [m["body"] for m in inbox] == ["once"]
+
+
+async def test_sse_resume_on_the_other_node_gets_exactly_what_was_missed(nodes: list[ApiNode], redis: Redis) -> None:
+    a, b = nodes
+    async with http() as c:
+        async with SSE(a.url) as sse:
+            await post(c, a.url + "/api/agents", {"id": "r1"})
+            first = await sse.next_event()
+            assert first.json["type"] == "agent.registered"
+            resume_at = first.id
+        assert resume_at
+        missed = [await post(c, a.url + "/api/messages", {"from": "r1", "to": "r2", "body": str(i)}) for i in range(3)]
+        async with SSE(b.url, last_event_id=resume_at) as sse:
+            got = await sse.events(3)
+            assert [e.json["data"]["message"]["id"] for e in got] == [m["id"] for m in missed]
+            assert all(e.json["type"] == "message.created" for e in got)
+            assert await sse.quiet_for(1.0) == []
+            # And it goes on live from there.
+            live = await post(c, b.url + "/api/messages", {"from": "r1", "to": "r2", "body": "live"})
+            assert (await sse.next_event()).json["data"]["message"]["id"] == live["id"]
+        # Resuming again from the last id seen replays nothing.
+        async with SSE(a.url, last_event_id=sse.last_id) as again:
+            assert await again.quiet_for(0.8) == []
+
+
+async def test_sse_type_and_agent_filters(nodes: list[ApiNode], redis: Redis) -> None:
+    a, b = nodes
+    async with SSE(a.url, params={"types": "agent.*", "agentId": "f1"}) as sse, http() as c:
+        await post(c, b.url + "/api/agents", {"id": "f2"})
+        await post(c, b.url + "/api/messages", {"from": "f1", "to": "f2"})
+        await post(c, b.url + "/api/agents", {"id": "f1"})
+        event = (await sse.next_event()).json
+        assert (event["type"], event["subject"]) == ("agent.registered", "f1")
+        assert await sse.quiet_for(0.5) == []
