@@ -25,6 +25,7 @@ from relay_api.controllers.health import probe_alive, probe_ready
 from relay_api.controllers.integrations import install_integration_auth
 from relay_api.deps import RelayDep, provide_principal, provide_relay
 from relay_api.errors import EXCEPTION_HANDLERS
+from relay_api.openapi_errors import document_errors
 from relay_api.sse import Broker
 from relay_api.token_auth import SseLeases, TokenResolver
 from relay_model import __version__
@@ -99,7 +100,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     dashboard = create_static_files_router(
         path="/", directories=[STATIC_DIR], html_mode=True, name="dashboard", opt={"scope": PUBLIC}
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[api, healthz, readyz, dashboard],
         lifespan=[lifespan],
         dependencies={
@@ -135,3 +136,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         debug=False,
     )
+    document_errors(app)
+    return app
