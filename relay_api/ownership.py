@@ -9,6 +9,8 @@ helpers wherever a request names the agent it acts as (`from`, `agentId`, `for`,
 
 from __future__ import annotations
 
+from typing import Any
+
 from relay_api.auth import Principal
 from relay_model import keys
 from relay_model.errors import Forbidden
@@ -27,9 +29,16 @@ def _refuse(principal: Principal, agent_id: str) -> Forbidden:
     return Forbidden(f'orchestrator token for "{principal.sub}" cannot act as agent "{agent_id}": not one it manages')
 
 
+def orchestrator_agent_id(orchestrator_id: str) -> str:
+    """The agent card an orchestrator registers for itself."""
+    return f"orchestrator:{orchestrator_id}"
+
+
 async def require_self(principal: Principal, agent_id: str, relay: Relay) -> None:
     """403 unless `principal` may act as agent `agent_id`."""
     if not bound_to_one(principal) or agent_id == principal.sub:
+        return
+    if principal.role == ORCHESTRATOR and agent_id == orchestrator_agent_id(principal.sub):
         return
     if principal.role == ORCHESTRATOR:
         card = await relay.agents.get(agent_id)
@@ -55,6 +64,27 @@ def acting_agent(principal: Principal, agent_id: str | None) -> str | None:
     if agent_id is None and principal.role == AGENT:
         return principal.sub
     return agent_id
+
+
+def require_unbound(principal: Principal, what: str) -> None:
+    """Operator actions that no agent or orchestrator token may take (e.g. spawning via any orchestrator)."""
+    if bound_to_one(principal):
+        raise Forbidden(f"{principal.role} tokens cannot {what}")
+
+
+async def require_command_party(principal: Principal, command: Any, relay: Relay) -> None:
+    """A command is changed by its target (reporting progress) or its source (canceling it)."""
+    if not bound_to_one(principal):
+        return
+    for party in (command.target, command.source):
+        try:
+            await require_self(principal, party, relay)
+            return
+        except Forbidden:
+            continue
+    raise Forbidden(
+        f'{principal.role} token for "{principal.sub}" is neither the target nor the source of this command'
+    )
 
 
 def require_orchestrator(principal: Principal, orchestrator_id: str) -> None:

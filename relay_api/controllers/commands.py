@@ -8,9 +8,12 @@ import msgspec
 from litestar import Controller, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from relay_api.deps import RelayDep
+from relay_api.auth import Principal
+from relay_api.deps import PrincipalDep, RelayDep
+from relay_api.ownership import bound_to_one, require_command_party, require_self
 from relay_model.commands import Command, CommandStatus, CreateCommandInput, UpdateCommandInput
 from relay_model.errors import NotFound
+from relay_model.relay import Relay
 
 BODY_TEXT = {"body_error": "command body must be an object"}
 
@@ -19,13 +22,21 @@ class Ok(msgspec.Struct):
     ok: bool = True
 
 
+async def _require_party(principal: Principal, command_id: str, relay: Relay) -> None:
+    if bound_to_one(principal):
+        command = await relay.commands.get(command_id)
+        if command is not None:
+            await require_command_party(principal, command, relay)
+
+
 class CommandController(Controller):
     path = "/commands"
     tags: ClassVar[list[str]] = ["commands"]
 
     @post("/", name="commands:create", opt={"scope": "commands:write", **BODY_TEXT}, status_code=201)
-    async def create(self, relay: RelayDep, data: JSONBody[CreateCommandInput]) -> Command:
+    async def create(self, relay: RelayDep, principal: PrincipalDep, data: JSONBody[CreateCommandInput]) -> Command:
         """Queue a command for `target` (201, status `pending`, event `command.requested`)."""
+        await require_self(principal, data.source, relay)
         return await relay.commands.create_from(data)
 
     @get("/", name="commands:list", opt={"scope": "commands:read"})
@@ -50,12 +61,16 @@ class CommandController(Controller):
         return command
 
     @patch("/{command_id:str}", name="commands:update", opt={"scope": "commands:write", **BODY_TEXT})
-    async def update(self, relay: RelayDep, command_id: FromPath[str], data: JSONBody[UpdateCommandInput]) -> Command:
+    async def update(
+        self, relay: RelayDep, principal: PrincipalDep, command_id: FromPath[str], data: JSONBody[UpdateCommandInput]
+    ) -> Command:
         """Report a status change and/or result/error. 409 for a final command or an illegal transition."""
+        await _require_party(principal, command_id, relay)
         return await relay.commands.update_from(command_id, data)
 
     @delete("/{command_id:str}", name="commands:cancel", opt={"scope": "commands:write"}, status_code=200)
-    async def cancel(self, relay: RelayDep, command_id: FromPath[str]) -> Ok:
+    async def cancel(self, relay: RelayDep, principal: PrincipalDep, command_id: FromPath[str]) -> Ok:
         """Cancel a command that has not finished (event `command.canceled`)."""
+        await _require_party(principal, command_id, relay)
         await relay.commands.cancel(command_id)
         return Ok()

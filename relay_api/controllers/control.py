@@ -8,7 +8,8 @@ import msgspec
 from litestar import Controller, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from relay_api.deps import RelayDep
+from relay_api.deps import PrincipalDep, RelayDep
+from relay_api.ownership import require_self, require_unbound
 from relay_model import control, directories
 from relay_model.commands import Command
 
@@ -35,8 +36,11 @@ class AgentControlController(Controller):
     @post(
         "/spawn", name="agents:spawn", opt={"scope": "agents:write", "body_error": "provider required"}, status_code=202
     )
-    async def spawn(self, relay: RelayDep, data: JSONBody[control.AgentSpawnInput]) -> SpawnAccepted:
+    async def spawn(
+        self, relay: RelayDep, principal: PrincipalDep, data: JSONBody[control.AgentSpawnInput]
+    ) -> SpawnAccepted:
         """`agent.spawn` command to the first online orchestrator offering the provider."""
+        require_unbound(principal, "spawn agents through any orchestrator")
         orch, command = await control.spawn_via_any(relay, data)
         return SpawnAccepted(ok=True, orchestrator_id=orch.id, provider=data.provider, command=command)
 
@@ -47,9 +51,10 @@ class AgentControlController(Controller):
         status_code=202,
     )
     async def action(
-        self, relay: RelayDep, agent_id: FromPath[str], data: JSONBody[control.ActionInput]
+        self, relay: RelayDep, principal: PrincipalDep, agent_id: FromPath[str], data: JSONBody[control.ActionInput]
     ) -> ActionAccepted:
         """Restart/shutdown a runner-managed agent (`agent.restart` / `agent.shutdown` command)."""
+        await require_self(principal, agent_id, relay)
         agent = await relay.agents.require(agent_id)
         command = await control.agent_action(relay, agent, data.action)
         return ActionAccepted(ok=True, action=data.action, command=command)

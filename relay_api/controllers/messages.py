@@ -78,7 +78,7 @@ class MessageController(Controller):
             latest_id=await relay.messages.latest_id(),
         )
 
-    @post("/cursor", name="messages:cursor-set", opt={"scope": "messages:read"}, status_code=200)
+    @post("/cursor", name="messages:cursor-set", opt={"scope": "messages:write"}, status_code=200)
     async def set_cursor(self, relay: RelayDep, principal: PrincipalDep, data: JSONBody[CursorInput]) -> Cursor:
         """Move an agent's read cursor forward (or back, with `rewind: true`)."""
         await require_self(principal, data.agent_id, relay)
@@ -119,7 +119,7 @@ class MessageController(Controller):
         message = await relay.messages.release(message_id, agent_id)
         return ClaimResult(ok=True, message=message)
 
-    @post("/{message_id:int}/read", name="messages:read-ack", opt={"scope": "messages:read"}, status_code=200)
+    @post("/{message_id:int}/read", name="messages:read-ack", opt={"scope": "messages:write"}, status_code=200)
     async def mark_read(
         self, relay: RelayDep, principal: PrincipalDep, message_id: FromPath[int], data: JSONBody[ReadInput]
     ) -> Cursor:

@@ -8,7 +8,8 @@ import msgspec
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from relay_api.deps import RelayDep
+from relay_api.deps import PrincipalDep, RelayDep
+from relay_api.ownership import require_orchestrator
 from relay_model import control, directories
 from relay_model.activity import ActivityInput
 from relay_model.clock import now_ms
@@ -43,8 +44,11 @@ class OrchestratorController(Controller):
     tags: ClassVar[list[str]] = ["orchestrators"]
 
     @post("/", name="orchestrators:register", opt={"scope": "orchestrators:write"}, status_code=200)
-    async def register(self, relay: RelayDep, data: JSONBody[RegisterOrchestratorInput]) -> Response[Orchestrator]:
+    async def register(
+        self, relay: RelayDep, principal: PrincipalDep, data: JSONBody[RegisterOrchestratorInput]
+    ) -> Response[Orchestrator]:
         """Register or update an orchestrator and its agent card `orchestrator:<id>` (201 new, 200 existing)."""
+        require_orchestrator(principal, data.id)
         orch, created = await relay.orchestrators.upsert(data)
         await relay.activity.add(
             ActivityInput(
@@ -82,17 +86,27 @@ class OrchestratorController(Controller):
         status_code=200,
     )
     async def heartbeat(
-        self, relay: RelayDep, orchestrator_id: FromPath[str], data: JSONBody[HeartbeatInput | None] = None
+        self,
+        relay: RelayDep,
+        principal: PrincipalDep,
+        orchestrator_id: FromPath[str],
+        data: JSONBody[HeartbeatInput | None] = None,
     ) -> Ok:
         """Keep the orchestrator (and its agent) online; may report runtime version/protocolVersion/gitSha."""
+        require_orchestrator(principal, orchestrator_id)
         await relay.orchestrators.heartbeat(orchestrator_id, data or HeartbeatInput())
         return Ok()
 
     @patch("/{orchestrator_id:str}/agents", name="orchestrators:agents", opt={"scope": "orchestrators:write"})
     async def set_agents(
-        self, relay: RelayDep, orchestrator_id: FromPath[str], data: JSONBody[ManagedAgentsInput]
+        self,
+        relay: RelayDep,
+        principal: PrincipalDep,
+        orchestrator_id: FromPath[str],
+        data: JSONBody[ManagedAgentsInput],
     ) -> AgentsUpdated:
         """Replace the list of agents the orchestrator manages (objects, stored as sent)."""
+        require_orchestrator(principal, orchestrator_id)
         orch = await relay.orchestrators.set_agents(orchestrator_id, data.agents)
         return AgentsUpdated(ok=True, orchestrator=orch)
 
@@ -103,9 +117,14 @@ class OrchestratorController(Controller):
         status_code=202,
     )
     async def spawn(
-        self, relay: RelayDep, orchestrator_id: FromPath[str], data: JSONBody[control.OrchestratorSpawnInput]
+        self,
+        relay: RelayDep,
+        principal: PrincipalDep,
+        orchestrator_id: FromPath[str],
+        data: JSONBody[control.OrchestratorSpawnInput],
     ) -> SpawnAccepted:
         """Send an `agent.spawn` command to this orchestrator (cwd defaults to its baseDir)."""
+        require_orchestrator(principal, orchestrator_id)
         orch = await relay.orchestrators.require(orchestrator_id)
         command = await control.spawn_on(relay, orch, data)
         return SpawnAccepted(ok=True, orchestrator_id=orch.id, command=command)
@@ -117,9 +136,14 @@ class OrchestratorController(Controller):
         status_code=202,
     )
     async def action(
-        self, relay: RelayDep, orchestrator_id: FromPath[str], data: JSONBody[control.ActionInput]
+        self,
+        relay: RelayDep,
+        principal: PrincipalDep,
+        orchestrator_id: FromPath[str],
+        data: JSONBody[control.ActionInput],
     ) -> ActionAccepted:
         """Restart/shut down one managed agent (`agentId`) or all of them."""
+        require_orchestrator(principal, orchestrator_id)
         orch = await relay.orchestrators.require(orchestrator_id)
         command = await control.orchestrator_action(relay, orch, data)
         return ActionAccepted(ok=True, action=data.action, command=command)

@@ -7,7 +7,8 @@ from typing import Annotated, ClassVar
 from litestar import Controller, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from relay_api.deps import RelayDep
+from relay_api.deps import PrincipalDep, RelayDep
+from relay_api.ownership import require_self
 from relay_model.activity import ActivityInput
 from relay_model.errors import Conflict, Forbidden, Unprocessable
 from relay_model.messages import Message, SendMessageInput
@@ -60,7 +61,8 @@ class PairController(Controller):
     tags: ClassVar[list[str]] = ["pairs"]
 
     @post("/", name="pairs:create", opt={"scope": "pairs:write"}, status_code=201)
-    async def create(self, relay: RelayDep, data: JSONBody[CreatePairInput]) -> Pair:
+    async def create(self, relay: RelayDep, principal: PrincipalDep, data: JSONBody[CreatePairInput]) -> Pair:
+        await require_self(principal, data.from_, relay)
         """`from` asks `to` to pair; pending until accepted, rejected, ended or `ttlMs` passes."""
         pair = await relay.pairs.create(data)
         await _tell(relay, pair, pair.from_, "Pair request")
@@ -82,25 +84,37 @@ class PairController(Controller):
         return await relay.pairs.require(pair_id)
 
     @post("/{pair_id:int}/accept", name="pairs:accept", opt={"scope": "pairs:write"}, status_code=200)
-    async def accept(self, relay: RelayDep, pair_id: FromPath[int], data: JSONBody[PairActionInput]) -> Pair:
+    async def accept(
+        self, relay: RelayDep, principal: PrincipalDep, pair_id: FromPath[int], data: JSONBody[PairActionInput]
+    ) -> Pair:
+        await require_self(principal, data.agent_id, relay)
         pair = await relay.pairs.act(pair_id, "accept", data.agent_id, data.reason)
         await _tell(relay, pair, data.agent_id, "Pair accepted")
         return pair
 
     @post("/{pair_id:int}/reject", name="pairs:reject", opt={"scope": "pairs:write"}, status_code=200)
-    async def reject(self, relay: RelayDep, pair_id: FromPath[int], data: JSONBody[PairActionInput]) -> Pair:
+    async def reject(
+        self, relay: RelayDep, principal: PrincipalDep, pair_id: FromPath[int], data: JSONBody[PairActionInput]
+    ) -> Pair:
+        await require_self(principal, data.agent_id, relay)
         pair = await relay.pairs.act(pair_id, "reject", data.agent_id, data.reason)
         await _tell(relay, pair, data.agent_id, "Pair rejected")
         return pair
 
     @post("/{pair_id:int}/end", name="pairs:end", opt={"scope": "pairs:write"}, status_code=200)
-    async def end(self, relay: RelayDep, pair_id: FromPath[int], data: JSONBody[PairActionInput]) -> Pair:
+    async def end(
+        self, relay: RelayDep, principal: PrincipalDep, pair_id: FromPath[int], data: JSONBody[PairActionInput]
+    ) -> Pair:
+        await require_self(principal, data.agent_id, relay)
         pair = await relay.pairs.act(pair_id, "end", data.agent_id, data.reason)
         await _tell(relay, pair, data.agent_id, "Pair ended")
         return pair
 
     @post("/{pair_id:int}/messages", name="pairs:message", opt={"scope": "pairs:write"}, status_code=201)
-    async def message(self, relay: RelayDep, pair_id: FromPath[int], data: JSONBody[PairMessageInput]) -> Message:
+    async def message(
+        self, relay: RelayDep, principal: PrincipalDep, pair_id: FromPath[int], data: JSONBody[PairMessageInput]
+    ) -> Message:
+        await require_self(principal, data.from_, relay)
         """A `pair` message from one agent of an active pair to the other (channel `pair:<id>`)."""
         pair = await relay.pairs.require(pair_id)
         if data.from_ not in (pair.from_, pair.to):

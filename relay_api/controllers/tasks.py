@@ -8,7 +8,8 @@ import msgspec
 from litestar import Controller, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from relay_api.deps import RelayDep
+from relay_api.deps import PrincipalDep, RelayDep
+from relay_api.ownership import require_self
 from relay_model.errors import Invalid
 from relay_model.integration_events import notify_target
 from relay_model.tasks import (
@@ -87,7 +88,11 @@ class TaskController(Controller):
         return await relay.tasks.history(task_id)
 
     @patch("/{task_id:int}/status", name="tasks:status", opt={"scope": "tasks:write"})
-    async def set_status(self, relay: RelayDep, task_id: FromPath[int], data: JSONBody[TaskStatusInput]) -> Task:
+    async def set_status(
+        self, relay: RelayDep, principal: PrincipalDep, task_id: FromPath[int], data: JSONBody[TaskStatusInput]
+    ) -> Task:
+        if data.agent_id is not None:
+            await require_self(principal, data.agent_id, relay)
         """`open` releases the claim; `claimed`/`in_progress`/`blocked` with `agentId` hold (and renew) it;
         a live claim of another agent refuses the change with 409."""
         task = await relay.tasks.set_status(task_id, data.status, data.agent_id, data.note)
@@ -96,7 +101,10 @@ class TaskController(Controller):
         return task
 
     @post("/{task_id:int}/claim", name="tasks:claim", opt={"scope": "tasks:write"}, status_code=200)
-    async def claim(self, relay: RelayDep, task_id: FromPath[int], data: JSONBody[TaskClaimInput]) -> TaskResult:
+    async def claim(
+        self, relay: RelayDep, principal: PrincipalDep, task_id: FromPath[int], data: JSONBody[TaskClaimInput]
+    ) -> TaskResult:
+        await require_self(principal, data.agent_id, relay)
         """200 to the one winner (and to the holder claiming again to renew), 409 to everyone else."""
         task, _ = await relay.tasks.claim(task_id, data.agent_id, data.ttl_ms)
         return TaskResult(ok=True, task=task)
