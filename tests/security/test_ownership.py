@@ -123,3 +123,96 @@ async def test_orchestrator_acts_for_the_agents_it_manages(client: AsyncTestClie
         assert (r.status_code, r.json()) == (403, {"error": refused.format(agent)})
     r = await client.post("/api/messages", json={"from": "stranger", "to": "user", "body": "x"}, headers=token)
     assert r.status_code == 403
+
+
+async def _setup_work(client: AsyncTestClient) -> dict[str, Any]:  # type: ignore[type-arg]
+    """A task, a pending pair between `third` and `other`, and a command for `other`."""
+    for agent in (MINE, OTHER, "third"):
+        await client.post("/api/agents", json={"id": agent})
+    task = (await client.post("/api/tasks", json={"title": "t"})).json()
+    pair = (await client.post("/api/pairs", json={"from": "third", "to": OTHER})).json()
+    command = (await client.post("/api/commands", json={"type": "x.do", "source": "third", "target": OTHER})).json()
+    return {"task": task["id"], "pair": pair["id"], "command": command["id"]}
+
+
+# Routes of the task, pair, command and agent-control areas that name the agent they act as.
+WORK_AS_OTHER: list[tuple[str, str, Any]] = [
+    ("POST", "/api/tasks/{task}/claim", {"agentId": OTHER}),
+    ("PATCH", "/api/tasks/{task}/status", {"status": "in_progress", "agentId": OTHER}),
+    ("POST", "/api/pairs", {"from": OTHER, "to": "third"}),
+    ("POST", "/api/pairs/{pair}/accept", {"agentId": OTHER}),
+    ("POST", "/api/pairs/{pair}/reject", {"agentId": OTHER}),
+    ("POST", "/api/pairs/{pair}/end", {"agentId": OTHER}),
+    ("POST", "/api/pairs/{pair}/messages", {"from": OTHER, "body": "spoofed"}),
+    ("POST", "/api/commands", {"type": "x.do", "source": OTHER, "target": "third"}),
+    ("PATCH", "/api/commands/{command}", {"status": "running"}),
+    ("DELETE", "/api/commands/{command}", None),
+    ("POST", f"/api/agents/{OTHER}/actions", {"action": "restart"}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), WORK_AS_OTHER, ids=[f"{m} {p}" for m, p, _ in WORK_AS_OTHER])
+async def test_agent_token_cannot_act_for_another_agent_on_work_routes(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+    mint: Mint,
+    method: str,
+    path: str,
+    body: Any,
+) -> None:
+    ids = await _setup_work(client)
+    token = bearer(await mint("agent", sub=MINE))
+    r = await client.request(method, path.format(**ids), json=body, headers=token)
+    assert r.status_code == 403, r.text
+    assert r.json()["error"].startswith(f'agent token for "{MINE}"')
+    # The work is untouched.
+    assert (await client.get(f"/api/tasks/{ids['task']}")).json()["status"] == "open"
+    assert (await client.get(f"/api/pairs/{ids['pair']}")).json()["status"] == "pending"
+    assert (await client.get(f"/api/commands/{ids['command']}")).json()["status"] == "pending"
+
+
+async def test_agent_works_its_own_commands_and_tasks(client: AsyncTestClient, mint: Mint) -> None:  # type: ignore[type-arg]
+    ids = await _setup_work(client)
+    mine = (await client.post("/api/commands", json={"type": "x.do", "source": "third", "target": MINE})).json()
+    token = bearer(await mint("agent", sub=MINE))
+    r = await client.patch(f"/api/commands/{mine['id']}", json={"status": "running"}, headers=token)
+    assert r.status_code == 200 and r.json()["status"] == "running"
+    assert (
+        await client.post(f"/api/tasks/{ids['task']}/claim", json={"agentId": MINE}, headers=token)
+    ).status_code == 200
+    r = await client.post("/api/commands", json={"type": "x.ask", "source": MINE, "target": "third"}, headers=token)
+    assert r.status_code == 201
+
+
+async def test_bound_tokens_cannot_spawn_through_any_orchestrator(client: AsyncTestClient, mint: Mint) -> None:  # type: ignore[type-arg]
+    for role, sub in (("agent", MINE), ("orchestrator", "orch-1")):
+        r = await client.post(
+            "/api/agents/spawn", json={"provider": "codex"}, headers=bearer(await mint(role, sub=sub))
+        )
+        assert (r.status_code, r.json()) == (
+            403,
+            {"error": f"{role} tokens cannot spawn agents through any orchestrator"},
+        )
+
+
+async def test_orchestrator_token_acts_only_on_its_own_record(client: AsyncTestClient, mint: Mint) -> None:  # type: ignore[type-arg]
+    token = bearer(await mint("orchestrator", sub="orch-1"))
+    assert (await client.post("/api/orchestrators", json={"id": "orch-2", "hostname": "h"})).status_code == 201
+    r = await client.post("/api/orchestrators", json={"id": "orch-1", "hostname": "h"}, headers=token)
+    assert r.status_code == 201
+    assert (await client.post("/api/orchestrators/orch-1/heartbeat", json={}, headers=token)).status_code == 200
+    refused = {"error": 'orchestrator token for "orch-1" cannot act as orchestrator "orch-2"'}
+    for method, path, body in (
+        ("POST", "/api/orchestrators", {"id": "orch-2", "hostname": "evil"}),
+        ("POST", "/api/orchestrators/orch-2/heartbeat", {}),
+        ("PATCH", "/api/orchestrators/orch-2/agents", {"agents": []}),
+        ("POST", "/api/orchestrators/orch-2/spawn", {"provider": "codex"}),
+        ("POST", "/api/orchestrators/orch-2/actions", {"action": "restart"}),
+    ):
+        r = await client.request(method, path, json=body, headers=token)
+        assert (r.status_code, r.json()) == (403, refused), (method, path)
+    assert (await client.get("/api/orchestrators/orch-2")).json()["hostname"] == "h"
+    # Its own agent card (`orchestrator:<id>`) is its own to speak for.
+    r = await client.post(
+        "/api/messages", json={"from": "orchestrator:orch-1", "to": "user", "body": "up"}, headers=token
+    )
+    assert r.status_code == 201
