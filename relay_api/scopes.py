@@ -92,8 +92,8 @@ ROLE_SCOPES: Final[dict[str, dict[str, tuple[str, ...]]]] = {
         "agents": READ,
         "events": READ,
     },
-    # Read-only: every area's `read`.
-    "viewer": {area: READ for area in AREAS},
+    # Read-only: every area's `read` (token records are operator-only, like every token route).
+    "viewer": {area: READ for area in AREAS if area != "tokens"},
 }
 
 assert set(ROLE_SCOPES) == set(ROLES), "every role needs a row in ROLE_SCOPES"
