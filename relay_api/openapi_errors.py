@@ -12,6 +12,7 @@ import msgspec
 from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import ResponseSpec
+from litestar.routes import HTTPRoute
 
 
 class ErrorBody(msgspec.Struct):
@@ -38,7 +39,7 @@ def document_errors(app: Litestar) -> None:
         for status, text in ERROR_STATUSES.items()
     }
     for route in app.routes:
-        if not route.path.startswith("/api"):
+        if not isinstance(route, HTTPRoute) or not route.path.startswith("/api"):
             continue
         for handler in route.route_handlers:
             if isinstance(handler, HTTPRouteHandler):

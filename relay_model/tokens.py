@@ -161,7 +161,7 @@ class TokenStore:
         return record
 
     async def get(self, jti: str) -> TokenRecord | None:
-        doc, revoked_at = await self.redis.hmget(keys.token(jti), ["doc", "revokedAt"])
+        doc, revoked_at = await self.redis.hmget(keys.token(jti), ["doc", "revokedAt"])  # type: ignore[misc]
         return self._record(doc, revoked_at)
 
     async def list(self, *, limit: int = 500) -> list[TokenRecord]:
