@@ -158,3 +158,69 @@ def reaper_status() -> str:
 def dispatch(job: str, slot: str) -> str:
     """Set-once key that makes one scheduled slot run once across worker replicas."""
     return f"{_SYS}dispatch:{job}:{slot}"
+
+
+# --- cmd: recipe instances (same hash tag as commands, so a step and its commands move together) --
+
+_CMD = prefix(CMD)
+
+
+def recipe_instance(instance_id: str) -> str:
+    """Hash: the instance document, its status and one field group per step."""
+    return f"{_CMD}recipe:{instance_id}"
+
+
+def recipe_instances() -> str:
+    """Zset of every instance id, scored by start time (ms)."""
+    return f"{_CMD}recipes"
+
+
+def recipe_instances_by_status(status: str) -> str:
+    return f"{_CMD}recipes:status:{status}"
+
+
+def recipe_pending_issues() -> str:
+    """Zset of `<instanceId> <stepId>` whose command is being issued, scored by when (repair sweep)."""
+    return f"{_CMD}recipes:issuing"
+
+
+# --- auto: automations and their runs ---------------------------------------------------------------
+
+_AUTO = prefix(AUTO)
+
+
+def automation(automation_id: str) -> str:
+    return f"{_AUTO}automation:{automation_id}"
+
+
+def automations() -> str:
+    """Zset of every automation id, scored by creation time (ms)."""
+    return f"{_AUTO}automations"
+
+
+def automations_due() -> str:
+    """Zset of enabled scheduled automations, scored by their next cron slot (ms)."""
+    return f"{_AUTO}due"
+
+
+def automations_on(event_type: str) -> str:
+    """Set of automation ids triggered by one relay event type."""
+    return f"{_AUTO}on:{event_type}"
+
+
+def automation_run(run_id: str) -> str:
+    return f"{_AUTO}run:{run_id}"
+
+
+def automation_runs() -> str:
+    """Zset of run ids, scored by start time (ms)."""
+    return f"{_AUTO}runs"
+
+
+def automation_runs_of(automation_id: str) -> str:
+    return f"{_AUTO}runs:of:{automation_id}"
+
+
+def automation_fired(automation_id: str, occasion: str) -> str:
+    """Set-once key: this automation has run for this occasion (`slot:<ms>` or `event:<group>:<id>`)."""
+    return f"{_AUTO}fired:{automation_id}:{occasion}"

@@ -6,6 +6,8 @@ from redis.asyncio import Redis
 
 from .activity import ActivityStore
 from .agents import AgentStore
+from .automation_dispatch import ensure_consumer_groups
+from .automations import AutomationStore
 from .events import EventLog
 from .messages import MessageStore
 from .scripts import Scripts
@@ -22,7 +24,9 @@ class Relay:
         self.agents = AgentStore(redis, self.scripts, event_maxlen=maxlen)
         self.messages = MessageStore(redis, self.scripts, event_maxlen=maxlen, claim_ttl_ms=settings.claim_ttl_ms)
         self.activity = ActivityStore(redis, self.scripts, event_maxlen=maxlen)
+        self.automations = AutomationStore(redis, self.scripts, event_maxlen=maxlen)
 
     async def bootstrap(self) -> None:
         """Idempotent start-up writes (any number of nodes may run it at once)."""
         await self.agents.ensure_builtins()
+        await ensure_consumer_groups(self)

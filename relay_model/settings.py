@@ -50,6 +50,8 @@ class Settings:
     host_base_dir: str = field(default_factory=lambda: os.path.expanduser("~"))
     user_recipes_dir: str = ""
     data_dir: str = ""
+    # A cron slot later than this is a misfire: one catch-up run, then the next future slot.
+    automation_misfire_grace_ms: int = 10_000
 
     @property
     def effective_queue_url(self) -> str:
@@ -72,4 +74,5 @@ class Settings:
             host_base_dir=_str("AGENT_RELAY_HOST_BASE_DIR") or os.path.expanduser("~"),
             user_recipes_dir=_str("AGENT_RELAY_RECIPES_DIR"),
             data_dir=_str("AGENT_RELAY_DATA_DIR"),
+            automation_misfire_grace_ms=_int("AGENT_RELAY_AUTOMATION_MISFIRE_GRACE_MS", 10_000),
         )

@@ -2,6 +2,7 @@
 
 from .activity import ActivityController
 from .agents import AgentController
+from .automations import AutomationController, AutomationRunController
 from .events import EventController
 from .health import HealthController
 from .messages import MessageController
@@ -12,4 +13,6 @@ CONTROLLERS = [
     ActivityController,
     EventController,
     HealthController,
+    AutomationController,
+    AutomationRunController,
 ]
