@@ -100,7 +100,10 @@ class RecipeCatalog:
                 entry = _load_file(path, source)  # type: ignore[arg-type]
                 if entry.recipe is not None:
                     found[entry.recipe.name] = LoadedRecipe(
-                        name=entry.recipe.name, source=source, path=str(path), recipe=entry.recipe  # type: ignore[arg-type]
+                        name=entry.recipe.name,
+                        source=source,
+                        path=str(path),
+                        recipe=entry.recipe,  # type: ignore[arg-type]
                     )
                     broken.pop(entry.recipe.name, None)
                 elif entry.error is not None:

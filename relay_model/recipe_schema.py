@@ -348,18 +348,18 @@ def _ancestors(graph: dict[str, list[str]], node: str) -> set[str]:
 
 
 def _check_spawn_order(c: _Checker, raw: list[Any], graph: dict[str, list[str]], ids: dict[str, int]) -> None:
-    spawns: dict[str, list[str]] = {}
-    for step in raw:
+    spawns: dict[str, list[tuple[int, str]]] = {}
+    for i, step in enumerate(raw):
         if isinstance(step, dict) and step.get("action") == "spawn" and isinstance(step.get("id"), str):
-            spawns.setdefault(str(step.get("role")), []).append(step["id"])
-    for role, sids in spawns.items():
-        if len(sids) > 1:
-            c.add(f"steps[{ids[sids[1]]}].action", f'role "{role}" is already spawned by step "{sids[0]}"')
+            spawns.setdefault(str(step.get("role")), []).append((i, step["id"]))
+    for role, found in spawns.items():
+        for i, _ in found[1:]:
+            c.add(f"steps[{i}].action", f'role "{role}" is already spawned by step "{found[0][1]}"')
     for i, step in enumerate(raw):
         if not isinstance(step, dict) or step.get("action") not in ("prompt", "task", "shutdown"):
             continue
         role = str(step.get("role"))
-        spawn = spawns.get(role, [None])[0]
+        spawn = spawns[role][0][1] if role in spawns else None
         if spawn is None:
             c.add(f"steps[{i}].role", f'role "{role}" has no spawn step')
         elif isinstance(step.get("id"), str) and spawn not in _ancestors(graph, step["id"]):
