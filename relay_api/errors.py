@@ -99,7 +99,8 @@ def describe(request: Request[Any, Any, Any], key: str, message: str, source: st
         return f"{m.group(1)} required"
     if key in ("data", "") or key is None:
         if "Expected `object`" in message:
-            return "JSON object body required"
+            # A route may word this the seed's way (e.g. "command body must be an object").
+            return str(request.route_handler.opt.get("body_error", "JSON object body required"))
         return message
     if message.startswith("Invalid enum value"):
         values = _literal_values(_field_type(request, key, source))

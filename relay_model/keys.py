@@ -160,9 +160,43 @@ def dispatch(job: str, slot: str) -> str:
     return f"{_SYS}dispatch:{job}:{slot}"
 
 
-# --- cmd: recipe instances (same hash tag as commands, so a step and its commands move together) --
+# --- cmd: commands -----------------------------------------------------------------------------
+# A command is a hash; its ids sit in zsets scored by createdAt (ms): every command, per target,
+# per status, per type, and per (status, target) — the queue a target polls. Statuses have no
+# colon, so `cmds:queue:<status>:<target>` never collides with another target's key.
 
 _CMD = prefix(CMD)
+
+
+def command(command_id: str) -> str:
+    return f"{_CMD}cmd:{command_id}"
+
+
+def commands_all() -> str:
+    return f"{_CMD}cmds"
+
+
+def commands_by(index: str, value: str) -> str:
+    """Zset of command ids per `target`, `status` or `type`, scored by createdAt (ms)."""
+    return f"{_CMD}cmds:{index}:{value}"
+
+
+def commands_queue(status: str, target: str) -> str:
+    """Zset of one target's commands in one status (`pending` is its work queue)."""
+    return f"{_CMD}cmds:queue:{status}:{target}"
+
+
+def command_deadlines() -> str:
+    """Zset of non-final commands that have a ttl, scored by expiresAt (ms); the reaper times them out."""
+    return f"{_CMD}cmds:deadlines"
+
+
+def commands_finished() -> str:
+    """Zset of final commands scored by finishedAt (ms); the reaper purges them after the retention."""
+    return f"{_CMD}cmds:finished"
+
+
+# --- cmd: recipe instances (same hash tag as commands, so a step and its commands move together) --
 
 
 def recipe_instance(instance_id: str) -> str:

@@ -8,6 +8,7 @@ from .activity import ActivityStore
 from .agents import AgentStore
 from .automation_dispatch import ensure_consumer_groups
 from .automations import AutomationStore
+from .commands import CommandStore
 from .events import EventLog
 from .messages import MessageStore
 from .scripts import Scripts
@@ -25,6 +26,9 @@ class Relay:
         self.messages = MessageStore(redis, self.scripts, event_maxlen=maxlen, claim_ttl_ms=settings.claim_ttl_ms)
         self.activity = ActivityStore(redis, self.scripts, event_maxlen=maxlen)
         self.automations = AutomationStore(redis, self.scripts, event_maxlen=maxlen)
+        self.commands = CommandStore(
+            redis, self.scripts, event_maxlen=maxlen, default_ttl_ms=settings.command_default_ttl_ms
+        )
 
     async def bootstrap(self) -> None:
         """Idempotent start-up writes (any number of nodes may run it at once)."""

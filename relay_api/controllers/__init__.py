@@ -3,6 +3,7 @@
 from .activity import ActivityController
 from .agents import AgentController
 from .automations import AutomationController, AutomationRunController
+from .commands import CommandController
 from .events import EventController
 from .health import HealthController
 from .messages import MessageController
@@ -15,4 +16,5 @@ CONTROLLERS = [
     HealthController,
     AutomationController,
     AutomationRunController,
+    CommandController,
 ]

@@ -1,0 +1,61 @@
+"""Commands: create, list (a target's queue cheaply), read, report progress/outcome, cancel."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar
+
+import msgspec
+from litestar import Controller, delete, get, patch, post
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+
+from relay_api.deps import RelayDep
+from relay_model.commands import Command, CommandStatus, CreateCommandInput, UpdateCommandInput
+from relay_model.errors import NotFound
+
+BODY_TEXT = {"body_error": "command body must be an object"}
+
+
+class Ok(msgspec.Struct):
+    ok: bool = True
+
+
+class CommandController(Controller):
+    path = "/commands"
+    tags: ClassVar[list[str]] = ["commands"]
+
+    @post("/", name="commands:create", opt={"scope": "commands:write", **BODY_TEXT}, status_code=201)
+    async def create(self, relay: RelayDep, data: JSONBody[CreateCommandInput]) -> Command:
+        """Queue a command for `target` (201, status `pending`, event `command.requested`)."""
+        return await relay.commands.create_from(data)
+
+    @get("/", name="commands:list", opt={"scope": "commands:read"})
+    async def list_commands(
+        self,
+        relay: RelayDep,
+        target: Annotated[str | None, QueryParameter(max_length=240)] = None,
+        status: FromQuery[CommandStatus | None] = None,
+        type: Annotated[str | None, QueryParameter(max_length=120)] = None,
+        since: Annotated[int | None, QueryParameter(ge=0, le=2**53 - 1, description="createdAt ms, inclusive")] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+    ) -> list[Command]:
+        """Oldest first. With `since`: the oldest commands created at or after it; else the newest `limit`.
+        `target` + `status` reads only that target's queue (e.g. `?target=me&status=pending`)."""
+        return await relay.commands.list(target=target, status=status, type=type, since=since, limit=limit)
+
+    @get("/{command_id:str}", name="commands:get", opt={"scope": "commands:read"})
+    async def get_command(self, relay: RelayDep, command_id: FromPath[str]) -> Command:
+        command = await relay.commands.get(command_id)
+        if command is None:
+            raise NotFound("command not found")
+        return command
+
+    @patch("/{command_id:str}", name="commands:update", opt={"scope": "commands:write", **BODY_TEXT})
+    async def update(self, relay: RelayDep, command_id: FromPath[str], data: JSONBody[UpdateCommandInput]) -> Command:
+        """Report a status change and/or result/error. 409 for a final command or an illegal transition."""
+        return await relay.commands.update_from(command_id, data)
+
+    @delete("/{command_id:str}", name="commands:cancel", opt={"scope": "commands:write"}, status_code=200)
+    async def cancel(self, relay: RelayDep, command_id: FromPath[str]) -> Ok:
+        """Cancel a command that has not finished (event `command.canceled`)."""
+        await relay.commands.cancel(command_id)
+        return Ok()
