@@ -196,6 +196,44 @@ def commands_finished() -> str:
     return f"{_CMD}cmds:finished"
 
 
+# --- bus: orchestrators ------------------------------------------------------------------------
+
+
+def orchestrator(orchestrator_id: str) -> str:
+    return f"{_BUS}orch:{orchestrator_id}"
+
+
+def orchestrators_all() -> str:
+    """Zset of every orchestrator id, scored by registration time (ms)."""
+    return f"{_BUS}orchs"
+
+
+def orchestrators_live() -> str:
+    """Zset of online orchestrators scored by last heartbeat (ms); the reaper marks old ones stale."""
+    return f"{_BUS}orchs:live"
+
+
+def orchestrators_stale() -> str:
+    """Zset of stale orchestrators scored by last heartbeat (ms); the reaper marks old ones offline."""
+    return f"{_BUS}orchs:stale"
+
+
+# --- sys: provider configs and connectors ------------------------------------------------------
+
+
+def provider_config(provider: str) -> str:
+    return f"{_SYS}provider:{provider}"
+
+
+def connector(connector_id: str) -> str:
+    return f"{_SYS}connector:{connector_id}"
+
+
+def connectors_all() -> str:
+    """Zset of connector ids scored by registration time (ms)."""
+    return f"{_SYS}connectors"
+
+
 # --- cmd: recipe instances (same hash tag as commands, so a step and its commands move together) --
 
 

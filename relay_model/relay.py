@@ -9,8 +9,11 @@ from .agents import AgentStore
 from .automation_dispatch import ensure_consumer_groups
 from .automations import AutomationStore
 from .commands import CommandStore
+from .connectors import ConnectorStore
 from .events import EventLog
 from .messages import MessageStore
+from .orchestrators import OrchestratorStore
+from .providers import ProviderConfigStore
 from .scripts import Scripts
 from .settings import Settings
 
@@ -29,6 +32,10 @@ class Relay:
         self.commands = CommandStore(
             redis, self.scripts, event_maxlen=maxlen, default_ttl_ms=settings.command_default_ttl_ms
         )
+        self.orchestrators = OrchestratorStore(redis, self.scripts, self.agents, event_maxlen=maxlen)
+        self.providers = ProviderConfigStore(redis)
+        self.connectors = ConnectorStore(redis, self.scripts, self.commands, wait_s=settings.connector_wait_s)
+        self.commands.on_final.append(self.connectors.on_command_final)
 
     async def bootstrap(self) -> None:
         """Idempotent start-up writes (any number of nodes may run it at once)."""

@@ -56,6 +56,8 @@ class Settings:
     # final commands are kept before the reaper purges them.
     command_default_ttl_ms: int = 0
     command_retention_s: float = 7 * 24 * 3600.0
+    # How long `POST /api/connectors/:id/actions` waits for the host's outcome before a 502.
+    connector_wait_s: float = 10.0
 
     @property
     def effective_queue_url(self) -> str:
@@ -81,4 +83,5 @@ class Settings:
             automation_misfire_grace_ms=_int("AGENT_RELAY_AUTOMATION_MISFIRE_GRACE_MS", 10_000),
             command_default_ttl_ms=max(0, int(_str("AGENT_RELAY_COMMAND_DEFAULT_TTL_MS") or 0)),
             command_retention_s=_float("AGENT_RELAY_COMMAND_RETENTION_S", 7 * 24 * 3600.0),
+            connector_wait_s=_float("AGENT_RELAY_CONNECTOR_WAIT_S", 10.0),
         )

@@ -4,9 +4,13 @@ from .activity import ActivityController
 from .agents import AgentController
 from .automations import AutomationController, AutomationRunController
 from .commands import CommandController
+from .connectors import ConnectorController
+from .control import AgentControlController, HostController
 from .events import EventController
 from .health import HealthController
 from .messages import MessageController
+from .orchestrators import OrchestratorController
+from .providers import ProviderController
 
 CONTROLLERS = [
     AgentController,
@@ -17,4 +21,9 @@ CONTROLLERS = [
     AutomationController,
     AutomationRunController,
     CommandController,
+    AgentControlController,
+    HostController,
+    OrchestratorController,
+    ProviderController,
+    ConnectorController,
 ]

@@ -1,0 +1,67 @@
+"""Agent control over commands (`/agents/spawn`, `/agents/:id/actions`) and the host directory picker."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar
+
+import msgspec
+from litestar import Controller, get, post
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from relay_api.deps import RelayDep
+from relay_model import control, directories
+from relay_model.commands import Command
+
+
+class SpawnAccepted(msgspec.Struct, rename="camel"):
+    ok: bool
+    orchestrator_id: str
+    provider: str
+    command: Command
+
+
+class ActionAccepted(msgspec.Struct, rename="camel"):
+    ok: bool
+    action: str
+    command: Command
+
+
+class AgentControlController(Controller):
+    """Shares the `/agents` path with AgentController; these routes only create commands."""
+
+    path = "/agents"
+    tags: ClassVar[list[str]] = ["agents"]
+
+    @post(
+        "/spawn", name="agents:spawn", opt={"scope": "agents:write", "body_error": "provider required"}, status_code=202
+    )
+    async def spawn(self, relay: RelayDep, data: JSONBody[control.AgentSpawnInput]) -> SpawnAccepted:
+        """`agent.spawn` command to the first online orchestrator offering the provider."""
+        orch, command = await control.spawn_via_any(relay, data)
+        return SpawnAccepted(ok=True, orchestrator_id=orch.id, provider=data.provider, command=command)
+
+    @post(
+        "/{agent_id:str}/actions",
+        name="agents:actions",
+        opt={"scope": "agents:write", "body_error": "action required"},
+        status_code=202,
+    )
+    async def action(
+        self, relay: RelayDep, agent_id: FromPath[str], data: JSONBody[control.ActionInput]
+    ) -> ActionAccepted:
+        """Restart/shutdown a runner-managed agent (`agent.restart` / `agent.shutdown` command)."""
+        agent = await relay.agents.require(agent_id)
+        command = await control.agent_action(relay, agent, data.action)
+        return ActionAccepted(ok=True, action=data.action, command=command)
+
+
+class HostController(Controller):
+    path = "/host"
+    tags: ClassVar[list[str]] = ["agents"]
+
+    @get("/directories", name="host:directories", opt={"scope": "system:read"})
+    async def list_directories(
+        self, relay: RelayDep, path: Annotated[str | None, QueryParameter(max_length=4096)] = None
+    ) -> directories.HostDirectories:
+        """Sub-directories of `path` (absolute, or relative to the base), never outside the configured base."""
+        return await directories.host_directories(relay.settings.host_base_dir, path)

@@ -1,0 +1,148 @@
+"""Orchestrators: register/upsert, list, read, heartbeat, managed agents, spawn, actions, directories, delete."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar
+
+import msgspec
+from litestar import Controller, Response, delete, get, patch, post
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from relay_api.deps import RelayDep
+from relay_model import control, directories
+from relay_model.activity import ActivityInput
+from relay_model.clock import now_ms
+from relay_model.commands import Command
+from relay_model.errors import NotFound
+from relay_model.orchestrators import HeartbeatInput, ManagedAgentsInput, Orchestrator, RegisterOrchestratorInput
+
+
+class Ok(msgspec.Struct):
+    ok: bool = True
+
+
+class SpawnAccepted(msgspec.Struct, rename="camel"):
+    ok: bool
+    orchestrator_id: str
+    command: Command
+
+
+class ActionAccepted(msgspec.Struct, rename="camel"):
+    ok: bool
+    action: str
+    command: Command
+
+
+class AgentsUpdated(msgspec.Struct, rename="camel"):
+    ok: bool
+    orchestrator: Orchestrator
+
+
+class OrchestratorController(Controller):
+    path = "/orchestrators"
+    tags: ClassVar[list[str]] = ["orchestrators"]
+
+    @post("/", name="orchestrators:register", opt={"scope": "orchestrators:write"}, status_code=200)
+    async def register(self, relay: RelayDep, data: JSONBody[RegisterOrchestratorInput]) -> Response[Orchestrator]:
+        """Register or update an orchestrator and its agent card `orchestrator:<id>` (201 new, 200 existing)."""
+        orch, created = await relay.orchestrators.upsert(data)
+        await relay.activity.add(
+            ActivityInput(
+                client_id=f"server-orchestrator-{orch.id}-registered-{now_ms()}",
+                kind="state",
+                title="Orchestrator registered" if created else "Orchestrator reconnected",
+                body=orch.hostname,
+                meta=orch.id,
+                icon="ti-server",
+                view="orchestrators",
+                agent_id=orch.agent_id,
+                metadata={
+                    "orchestratorId": orch.id,
+                    "hostname": orch.hostname,
+                    "providers": orch.providers,
+                    "version": orch.version,
+                    "protocolVersion": orch.protocol_version,
+                },
+            )
+        )
+        return Response(orch, status_code=201 if created else 200)
+
+    @get("/", name="orchestrators:list", opt={"scope": "orchestrators:read"})
+    async def list_orchestrators(self, relay: RelayDep) -> list[Orchestrator]:
+        return await relay.orchestrators.list()
+
+    @get("/{orchestrator_id:str}", name="orchestrators:get", opt={"scope": "orchestrators:read"})
+    async def get_orchestrator(self, relay: RelayDep, orchestrator_id: FromPath[str]) -> Orchestrator:
+        return await relay.orchestrators.require(orchestrator_id)
+
+    @post(
+        "/{orchestrator_id:str}/heartbeat",
+        name="orchestrators:heartbeat",
+        opt={"scope": "orchestrators:write"},
+        status_code=200,
+    )
+    async def heartbeat(
+        self, relay: RelayDep, orchestrator_id: FromPath[str], data: JSONBody[HeartbeatInput | None] = None
+    ) -> Ok:
+        """Keep the orchestrator (and its agent) online; may report runtime version/protocolVersion/gitSha."""
+        await relay.orchestrators.heartbeat(orchestrator_id, data or HeartbeatInput())
+        return Ok()
+
+    @patch("/{orchestrator_id:str}/agents", name="orchestrators:agents", opt={"scope": "orchestrators:write"})
+    async def set_agents(
+        self, relay: RelayDep, orchestrator_id: FromPath[str], data: JSONBody[ManagedAgentsInput]
+    ) -> AgentsUpdated:
+        """Replace the list of agents the orchestrator manages (objects, stored as sent)."""
+        orch = await relay.orchestrators.set_agents(orchestrator_id, data.agents)
+        return AgentsUpdated(ok=True, orchestrator=orch)
+
+    @post(
+        "/{orchestrator_id:str}/spawn",
+        name="orchestrators:spawn",
+        opt={"scope": "orchestrators:write", "body_error": "provider required"},
+        status_code=202,
+    )
+    async def spawn(
+        self, relay: RelayDep, orchestrator_id: FromPath[str], data: JSONBody[control.OrchestratorSpawnInput]
+    ) -> SpawnAccepted:
+        """Send an `agent.spawn` command to this orchestrator (cwd defaults to its baseDir)."""
+        orch = await relay.orchestrators.require(orchestrator_id)
+        command = await control.spawn_on(relay, orch, data)
+        return SpawnAccepted(ok=True, orchestrator_id=orch.id, command=command)
+
+    @post(
+        "/{orchestrator_id:str}/actions",
+        name="orchestrators:actions",
+        opt={"scope": "orchestrators:write", "body_error": "action required"},
+        status_code=202,
+    )
+    async def action(
+        self, relay: RelayDep, orchestrator_id: FromPath[str], data: JSONBody[control.ActionInput]
+    ) -> ActionAccepted:
+        """Restart/shut down one managed agent (`agentId`) or all of them."""
+        orch = await relay.orchestrators.require(orchestrator_id)
+        command = await control.orchestrator_action(relay, orch, data)
+        return ActionAccepted(ok=True, action=data.action, command=command)
+
+    @get("/{orchestrator_id:str}/directories", name="orchestrators:directories", opt={"scope": "orchestrators:read"})
+    async def directories(
+        self,
+        relay: RelayDep,
+        orchestrator_id: FromPath[str],
+        path: Annotated[str | None, QueryParameter(max_length=4096)] = None,
+    ) -> Response[Any]:
+        """Proxy to the orchestrator's `apiUrl` + `/api/directories` (5 s, size cap, no redirects)."""
+        orch = await relay.orchestrators.get(orchestrator_id)
+        if orch is None:
+            raise NotFound("orchestrator not found")
+        status, body = await directories.orchestrator_directories(orch, path)
+        return Response(body, status_code=status)
+
+    @delete(
+        "/{orchestrator_id:str}", name="orchestrators:delete", opt={"scope": "orchestrators:admin"}, status_code=200
+    )
+    async def delete_orchestrator(self, relay: RelayDep, orchestrator_id: FromPath[str]) -> Ok:
+        """Remove the orchestrator and its agent card (event `orchestrator.removed`)."""
+        if await relay.orchestrators.delete(orchestrator_id) is None:
+            raise NotFound("orchestrator not found")
+        return Ok()
