@@ -34,11 +34,14 @@ from .automations import (
     TaskAction,
     action_body,
     new_run,
+    register_action_body,
     reword,
 )
 from .clock import now_ms
-from .errors import NotFound, RelayError
+from .commands import CreateCommandInput, clean_object, required_text
+from .errors import Invalid, NotFound, RelayError
 from .messages import Message, SendMessageInput
+from .recipe_runner import RecipeStartInput
 
 if TYPE_CHECKING:
     from .relay import Relay
@@ -84,8 +87,40 @@ async def _perform(relay: Relay, automation: Automation, result: DispatchResult)
     return await performer(relay, body, result)
 
 
-# Action type -> coroutine that carries it out; the commands and recipes modules register theirs.
-ACTION_PERFORMERS: dict[str, Any] = {}
+async def _perform_command(relay: Relay, body: CreateCommandInput, result: DispatchResult) -> RunCreated:
+    command = await relay.commands.create_from(body)
+    result.command = command
+    return RunCreated(command_id=command.id)
+
+
+async def _perform_recipe(relay: Relay, body: RecipeStartInput, result: DispatchResult) -> RunCreated:
+    started = await relay.recipes.start(body)
+    result.instance, result.commands = started.instance, started.commands
+    return RunCreated(recipe_instance_id=started.instance.id, command_ids=[c.id for c in started.commands])
+
+
+def _check_command(body: CreateCommandInput) -> None:
+    for field in ("type", "source", "target"):
+        try:
+            required_text(getattr(body, field), field)
+        except Invalid:
+            raise Invalid(f"action.command.{field} required") from None
+    try:
+        clean_object(body.params, "params")
+    except Invalid as exc:
+        raise Invalid(f"action.command.{exc.message}") from None
+
+
+def _check_recipe(body: RecipeStartInput) -> None:
+    if body.name is None and body.recipe is None:
+        raise Invalid("action.recipe.name required")
+
+
+register_action_body("command", CreateCommandInput, _check_command)
+register_action_body("recipe", RecipeStartInput, _check_recipe)
+
+# Action type -> coroutine that carries it out.
+ACTION_PERFORMERS: dict[str, Any] = {"command": _perform_command, "recipe": _perform_recipe}
 
 
 def _event_data(result: DispatchResult) -> dict[str, Any]:

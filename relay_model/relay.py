@@ -14,6 +14,7 @@ from .events import EventLog
 from .messages import MessageStore
 from .orchestrators import OrchestratorStore
 from .providers import ProviderConfigStore
+from .recipe_runner import RecipeRunner
 from .scripts import Scripts
 from .settings import Settings
 
@@ -36,6 +37,8 @@ class Relay:
         self.providers = ProviderConfigStore(redis)
         self.connectors = ConnectorStore(redis, self.scripts, self.commands, wait_s=settings.connector_wait_s)
         self.commands.on_final.append(self.connectors.on_command_final)
+        self.recipes = RecipeRunner(self)
+        self.commands.on_final.append(self.recipes.on_command)
 
     async def bootstrap(self) -> None:
         """Idempotent start-up writes (any number of nodes may run it at once)."""

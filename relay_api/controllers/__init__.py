@@ -11,6 +11,7 @@ from .health import HealthController
 from .messages import MessageController
 from .orchestrators import OrchestratorController
 from .providers import ProviderController
+from .recipes import RecipeController
 
 CONTROLLERS = [
     AgentController,
@@ -20,6 +21,7 @@ CONTROLLERS = [
     HealthController,
     AutomationController,
     AutomationRunController,
+    RecipeController,
     CommandController,
     AgentControlController,
     HostController,
