@@ -20,6 +20,7 @@ from redis.exceptions import RedisError
 from relay_api.auth import PUBLIC, Authenticator, auth_guard
 from relay_api.controllers import CONTROLLERS
 from relay_api.controllers.health import probe_alive, probe_ready
+from relay_api.controllers.integrations import install_integration_auth
 from relay_api.deps import RelayDep, provide_relay
 from relay_api.errors import EXCEPTION_HANDLERS
 from relay_api.sse import Broker
@@ -58,6 +59,8 @@ async def _bootstrap_until_done(relay: RelayDep) -> None:
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
+    authenticator = Authenticator(settings.admin_token)
+    install_integration_auth(authenticator, settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
@@ -88,7 +91,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=State(
             {
                 "settings": settings,
-                "authenticator": Authenticator(settings.admin_token),
+                "authenticator": authenticator,
                 "node_id": uuid.uuid4().hex[:12],
             }
         ),

@@ -296,3 +296,145 @@ def automation_runs_of(automation_id: str) -> str:
 def automation_fired(automation_id: str, occasion: str) -> str:
     """Set-once key: this automation has run for this occasion (`slot:<ms>` or `event:<group>:<id>`)."""
     return f"{_AUTO}fired:{automation_id}:{occasion}"
+
+
+# --- tasks, callbacks outbox (task group); channels, bindings, pools, pairs (bus); integration limits (auth)
+# Task changes and the callback deliveries they cause are written by one script, so the outbox shares
+# the task group's hash tag.
+
+_TASK = prefix(TASK)
+
+
+def task_seq() -> str:
+    return f"{_TASK}seq:task"
+
+
+def task(task_id: int | str) -> str:
+    return f"{_TASK}task:{task_id}"
+
+
+def tasks_all() -> str:
+    """Zset of every task id (scored by id)."""
+    return f"{_TASK}tasks"
+
+
+def tasks_by(index: str, value: str) -> str:
+    """Zset of task ids per `status`, `target`, `channel`, `source` or `claimedBy`."""
+    return f"{_TASK}tasks:{index}:{value}"
+
+
+def task_history(task_id: int | str) -> str:
+    """List of the task's changes, oldest first (`GET /api/tasks/:id/events`)."""
+    return f"{_TASK}history:{task_id}"
+
+
+def task_external(source: str, external_id: str) -> str:
+    """An integration's `externalId` -> task id."""
+    return f"{_TASK}ext:{source}:{external_id}"
+
+
+def task_claims() -> str:
+    """Zset of claimed task ids scored by claim expiry (ms)."""
+    return f"{_TASK}claims:task"
+
+
+def task_claimants() -> str:
+    """Set of agent ids that hold at least one task claim (the orphan check reads only these)."""
+    return f"{_TASK}claimants"
+
+
+def callback_seq() -> str:
+    return f"{_TASK}seq:callback"
+
+
+def callback(delivery_id: int | str) -> str:
+    return f"{_TASK}cb:{delivery_id}"
+
+
+def callback_attempts(delivery_id: int | str) -> str:
+    return f"{_TASK}cb-attempts:{delivery_id}"
+
+
+def callbacks_all() -> str:
+    return f"{_TASK}cbs"
+
+
+def callbacks_by(index: str, value: str) -> str:
+    """Zset of delivery ids per `status` or `integration`."""
+    return f"{_TASK}cbs:{index}:{value}"
+
+
+def callbacks_due() -> str:
+    """Zset of delivery ids scored by when they may be (re)tried; a lease pushes the score forward."""
+    return f"{_TASK}cbs:due"
+
+
+def binding_seq() -> str:
+    return f"{_BUS}seq:binding"
+
+
+def binding(binding_id: int | str) -> str:
+    return f"{_BUS}binding:{binding_id}"
+
+
+def bindings_all() -> str:
+    return f"{_BUS}bindings"
+
+
+def bindings_of_channel(channel_id: str) -> str:
+    return f"{_BUS}bindings:channel:{channel_id}"
+
+
+def bindings_of_pool(pool: str) -> str:
+    return f"{_BUS}bindings:pool:{pool}"
+
+
+def pool_held(agent_id: str) -> str:
+    """Set of pool binding ids whose slot an agent holds."""
+    return f"{_BUS}pool:held:{agent_id}"
+
+
+def pool_holders() -> str:
+    """Set of agents holding at least one pool slot (the reaper checks only these)."""
+    return f"{_BUS}pool:holders"
+
+
+def pool_unclaimed() -> str:
+    """Set of pool binding ids with no agent in the slot."""
+    return f"{_BUS}pool:unclaimed"
+
+
+def pair_seq() -> str:
+    return f"{_BUS}seq:pair"
+
+
+def pair(pair_id: int | str) -> str:
+    return f"{_BUS}pair:{pair_id}"
+
+
+def pairs_all() -> str:
+    return f"{_BUS}pairs"
+
+
+def pairs_by(index: str, value: str) -> str:
+    """Zset of pair ids per `agent` or `status`."""
+    return f"{_BUS}pairs:{index}:{value}"
+
+
+def pair_between_prefix() -> str:
+    return f"{_BUS}pair:between:"
+
+
+def pair_between(agent_a: str, agent_b: str) -> str:
+    """The open (pending or active) pair of two agents; written both ways round, so no side sorts ids."""
+    return f"{pair_between_prefix()}{agent_a}\n{agent_b}"
+
+
+def pairs_pending() -> str:
+    """Zset of pending pair ids scored by expiry (ms)."""
+    return f"{_BUS}pairs:pending"
+
+
+def integration_rate(name: str, minute: int) -> str:
+    """Requests of one integration in one clock minute, counted across every node."""
+    return f"{prefix(AUTH)}ratelimit:integration:{name}:{minute}"

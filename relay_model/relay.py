@@ -8,15 +8,21 @@ from .activity import ActivityStore
 from .agents import AgentStore
 from .automation_dispatch import ensure_consumer_groups
 from .automations import AutomationStore
+from .callbacks import CallbackStore
+from .channels import ChannelStore
 from .commands import CommandStore
 from .connectors import ConnectorStore
 from .events import EventLog
+from .integrations import callback_filters
 from .messages import MessageStore
 from .orchestrators import OrchestratorStore
+from .pairs import PairStore
 from .providers import ProviderConfigStore
 from .recipe_runner import RecipeRunner
 from .scripts import Scripts
 from .settings import Settings
+from .tasks import TaskStore
+from .work_reaper import release_expired_task_claims as _register_work_reaper_steps  # noqa: F401
 
 
 class Relay:
@@ -39,6 +45,17 @@ class Relay:
         self.commands.on_final.append(self.connectors.on_command_final)
         self.recipes = RecipeRunner(self)
         self.commands.on_final.append(self.recipes.on_command)
+        # Tasks, channels/pools, pairs and callbacks (their reaper steps live in work_reaper.py).
+        self.tasks = TaskStore(
+            redis,
+            self.scripts,
+            event_maxlen=maxlen,
+            claim_ttl_ms=settings.claim_ttl_ms,
+            callbacks=callback_filters(settings.integrations),
+        )
+        self.channels = ChannelStore(redis, self.scripts, event_maxlen=maxlen)
+        self.pairs = PairStore(redis, self.scripts, event_maxlen=maxlen, ttl_ms=settings.pair_ttl_ms)
+        self.callbacks = CallbackStore(redis, self.scripts, event_maxlen=maxlen)
 
     async def bootstrap(self) -> None:
         """Idempotent start-up writes (any number of nodes may run it at once)."""

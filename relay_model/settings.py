@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from .integrations import Integration, load_integrations
+
 
 def _float(name: str, default: float) -> float:
     raw = os.environ.get(name)
@@ -58,6 +60,13 @@ class Settings:
     command_retention_s: float = 7 * 24 * 3600.0
     # How long `POST /api/connectors/:id/actions` waits for the host's outcome before a 502.
     connector_wait_s: float = 10.0
+    integrations: tuple[Integration, ...] = ()
+    integration_rate_limit_per_minute: int = 120
+    callback_timeout_s: float = 10.0
+    callback_max_attempts: int = 8
+    callback_backoff_ms: int = 1000
+    callback_backoff_max_ms: int = 300_000
+    pair_ttl_ms: int = 10 * 60 * 1000
 
     @property
     def effective_queue_url(self) -> str:
@@ -84,4 +93,11 @@ class Settings:
             command_default_ttl_ms=max(0, int(_str("AGENT_RELAY_COMMAND_DEFAULT_TTL_MS") or 0)),
             command_retention_s=_float("AGENT_RELAY_COMMAND_RETENTION_S", 7 * 24 * 3600.0),
             connector_wait_s=_float("AGENT_RELAY_CONNECTOR_WAIT_S", 10.0),
+            integrations=load_integrations(),
+            integration_rate_limit_per_minute=_int("AGENT_RELAY_INTEGRATION_RATE_LIMIT_PER_MINUTE", 120),
+            callback_timeout_s=_float("AGENT_RELAY_CALLBACK_TIMEOUT_S", 10.0),
+            callback_max_attempts=_int("AGENT_RELAY_CALLBACK_MAX_ATTEMPTS", 8),
+            callback_backoff_ms=_int("AGENT_RELAY_CALLBACK_BACKOFF_MS", 1000),
+            callback_backoff_max_ms=_int("AGENT_RELAY_CALLBACK_BACKOFF_MAX_MS", 300_000),
+            pair_ttl_ms=_int("AGENT_RELAY_PAIR_TTL_MS", 10 * 60 * 1000),
         )

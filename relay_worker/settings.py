@@ -9,6 +9,7 @@ from arq.cron import CronJob, cron
 
 from relay_model.settings import Settings
 from relay_worker.jobs.automations import automations_tick
+from relay_worker.jobs.callbacks import deliver_callbacks
 from relay_worker.jobs.lifecycle import shutdown, startup, worker_heartbeat
 
 SETTINGS = Settings.from_env()
@@ -21,6 +22,8 @@ class WorkerSettings:
         cron(worker_heartbeat, second=set(range(0, 60, 5)), run_at_startup=True, unique=False, timeout=10),
         # Every replica ticks; each slot/event still runs once (relay_model.automation_dispatch).
         cron(automations_tick, second=set(range(60)), unique=False, timeout=30),
+        # Integration callbacks; leases make overlapping runs on several replicas safe.
+        cron(deliver_callbacks, second=set(range(0, 60, 2)), unique=False, timeout=30),
     ]
     on_startup = startup
     on_shutdown = shutdown

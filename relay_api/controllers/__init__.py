@@ -3,15 +3,20 @@
 from .activity import ActivityController
 from .agents import AgentController
 from .automations import AutomationController, AutomationRunController
+from .broadcast import BroadcastController
+from .channels import ChannelBindingController, ChannelController
 from .commands import CommandController
 from .connectors import ConnectorController
 from .control import AgentControlController, HostController
 from .events import EventController
 from .health import HealthController
+from .integrations import IntegrationController
 from .messages import MessageController
 from .orchestrators import OrchestratorController
+from .pairs import PairController
 from .providers import ProviderController
 from .recipes import RecipeController
+from .tasks import TaskController
 
 CONTROLLERS = [
     AgentController,
@@ -28,4 +33,10 @@ CONTROLLERS = [
     OrchestratorController,
     ProviderController,
     ConnectorController,
+    TaskController,
+    ChannelController,
+    ChannelBindingController,
+    IntegrationController,
+    PairController,
+    BroadcastController,
 ]

@@ -55,6 +55,7 @@ class AgentController(Controller):
     async def register(self, relay: RelayDep, data: JSONBody[RegisterAgentInput]) -> Response[AgentCard]:
         """Register an agent or update its card (201 when new, 200 when it existed)."""
         agent, created = await relay.agents.register(data)
+        await relay.channels.agent_changed(agent.id)
         return Response(agent, status_code=201 if created else 200)
 
     @get("/", name="agents:list", opt={"scope": "agents:read"})
@@ -82,7 +83,9 @@ class AgentController(Controller):
     ) -> AgentResult:
         body = data or HeartbeatInput()
         guard = session_guard(request, body.session_id, body.session_started_at)
-        agent, _ = await relay.agents.heartbeat(agent_id, guard, body.status)
+        agent, changed = await relay.agents.heartbeat(agent_id, guard, body.status)
+        if changed:
+            await relay.channels.agent_changed(agent_id)
         return AgentResult(agent=agent)
 
     @patch("/{agent_id:str}/status", name="agents:status", opt={"scope": "agents:write"})
@@ -92,6 +95,7 @@ class AgentController(Controller):
         guard = session_guard(request, data.session_id, data.session_started_at)
         agent, previous = await relay.agents.set_status(agent_id, data.status, guard)
         if previous != agent.status:
+            await relay.channels.agent_changed(agent_id)
             await relay.activity.add(
                 ActivityInput(
                     kind="state",
@@ -118,7 +122,9 @@ class AgentController(Controller):
     async def set_tags(self, relay: RelayDep, agent_id: FromPath[str], data: JSONBody[TagsInput]) -> AgentCard:
         if data.tags is None:
             raise Invalid("tags field required")
-        agent, _ = await relay.agents.set_tags(agent_id, data.tags)
+        agent, changed = await relay.agents.set_tags(agent_id, data.tags)
+        if changed:
+            await relay.channels.agent_changed(agent_id)
         return agent
 
     @delete("/{agent_id:str}", name="agents:delete", opt={"scope": "agents:admin"}, status_code=200)
@@ -127,4 +133,5 @@ class AgentController(Controller):
             raise Invalid("built-in agents cannot be deleted")
         if await relay.agents.delete(agent_id) is None:
             raise NotFound("agent not found")
+        await relay.channels.agent_changed(agent_id)
         return Ok()

@@ -1,0 +1,102 @@
+"""Integrations: the configured list (no secrets), events that create or update tasks, and the
+record of callback deliveries."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Literal
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromQuery, JSONBody, QueryParameter
+
+from relay_api.auth import Authenticator, Principal, Resolver, principal_of
+from relay_model.callbacks import Delivery
+from relay_model.clock import now_ms
+from relay_model.errors import Forbidden, RateLimited, Unauthorized
+from relay_model.integration_events import channel_id_from_target, ingest, resolve_event_target
+from relay_model.integrations import (
+    EVENT_SCOPE,
+    Integration,
+    IntegrationEventInput,
+    IntegrationSummary,
+    count_request,
+    find_by_token,
+    summary,
+)
+from relay_model.messages import Message
+from relay_model.settings import Settings
+from relay_model.tasks import Task
+
+from ..deps import RelayDep
+
+INTEGRATION_ROLE = "integration"
+# Every integration token may post events; its configured scopes add what else it may do.
+INTEGRATION_BASE_SCOPES = frozenset({"integrations:write"})
+
+
+def integration_resolver(integrations: tuple[Integration, ...]) -> Resolver:
+    async def resolve(token: str) -> Principal | None:
+        integ = find_by_token(integrations, token)
+        if integ is None:
+            return None
+        return Principal(role=INTEGRATION_ROLE, sub=integ.name, scopes=INTEGRATION_BASE_SCOPES | set(integ.scopes))
+
+    return resolve
+
+
+def install_integration_auth(authenticator: Authenticator, settings: Settings) -> None:
+    if settings.integrations:
+        authenticator.add_resolver(integration_resolver(settings.integrations))
+
+
+class IntegrationEventResult(msgspec.Struct, rename="camel"):
+    ok: bool
+    created: bool
+    task: Task
+    message: Message | None = None
+
+
+class IntegrationController(Controller):
+    path = "/integrations"
+    tags: ClassVar[list[str]] = ["integrations"]
+
+    @get("/", name="integrations:list", opt={"scope": "integrations:read"})
+    async def list_integrations(self, relay: RelayDep) -> list[IntegrationSummary]:
+        """The configured integrations; tokens and secrets are never shown."""
+        return [summary(i) for i in relay.settings.integrations]
+
+    @post("/events", name="integrations:event", opt={"scope": "integrations:write"}, status_code=201)
+    async def event(
+        self, request: Request[Any, Any, Any], relay: RelayDep, data: JSONBody[IntegrationEventInput]
+    ) -> Response[IntegrationEventResult]:
+        """Create a task (201), or update this integration's task with the same `externalId` (200).
+        Needs an integration token; a `channel:<id>` target resolves through the channel's one binding."""
+        principal = principal_of(request)
+        integ = next((i for i in relay.settings.integrations if i.name == principal.sub), None)
+        if principal.role != INTEGRATION_ROLE or integ is None:
+            raise Unauthorized("integration token required")
+        count, retry_after = await count_request(relay.redis, integ.name, now_ms())
+        if count > relay.settings.integration_rate_limit_per_minute:
+            raise RateLimited("integration rate limit exceeded", retry_after_s=retry_after)
+        if not integ.has_scope(EVENT_SCOPE):
+            raise Forbidden(f"integration token lacks scope {EVENT_SCOPE}")
+        requested_channel = channel_id_from_target(data.target)
+        if not integ.allows(target=data.target, channel=data.channel or requested_channel):
+            raise Forbidden("integration token cannot target this task")
+        resolved = await resolve_event_target(relay, data)
+        task, created, message = await ingest(relay, integ.name, resolved)
+        return Response(
+            IntegrationEventResult(ok=True, created=created, task=task, message=message),
+            status_code=201 if created else 200,
+        )
+
+    @get("/deliveries", name="integrations:deliveries", opt={"scope": "integrations:read"})
+    async def deliveries(
+        self,
+        relay: RelayDep,
+        integration: Annotated[str | None, QueryParameter(max_length=80)] = None,
+        status: FromQuery[Literal["pending", "delivered", "failed"] | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+    ) -> list[Delivery]:
+        """Callback deliveries newest first, each with every attempt made."""
+        return await relay.callbacks.list(integration=integration, status=status, limit=limit)

@@ -1,0 +1,93 @@
+"""Tasks: create, list, read, history, status updates and claims."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar
+
+import msgspec
+from litestar import Controller, get, patch, post
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+
+from relay_api.deps import RelayDep
+from relay_model.integration_events import notify_target
+from relay_model.tasks import (
+    CreateTaskInput,
+    NewTask,
+    Task,
+    TaskClaimInput,
+    TaskEvent,
+    TaskStatus,
+    TaskStatusInput,
+)
+
+
+class TaskResult(msgspec.Struct, rename="camel"):
+    ok: bool
+    task: Task
+
+
+class TaskController(Controller):
+    path = "/tasks"
+    tags: ClassVar[list[str]] = ["tasks"]
+
+    @get("/", name="tasks:list", opt={"scope": "tasks:read"})
+    async def list_tasks(
+        self,
+        relay: RelayDep,
+        status: FromQuery[TaskStatus | None] = None,
+        target: Annotated[str | None, QueryParameter(max_length=240)] = None,
+        channel: Annotated[str | None, QueryParameter(max_length=240)] = None,
+        source: Annotated[str | None, QueryParameter(max_length=240)] = None,
+        claimed_by: Annotated[str | None, QueryParameter(name="claimedBy", max_length=240)] = None,
+        before: Annotated[int | None, QueryParameter(ge=0)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+    ) -> list[Task]:
+        """Newest first; `before` (a task id) pages back."""
+        return await relay.tasks.list(
+            limit=limit,
+            before=before,
+            status=status,
+            target=target,
+            channel=channel,
+            source=source,
+            claimed_by=claimed_by,
+        )
+
+    @post("/", name="tasks:create", opt={"scope": "tasks:write"}, status_code=201)
+    async def create(self, relay: RelayDep, data: JSONBody[CreateTaskInput]) -> Task:
+        """Create a task (status open). A target agent is told with a `task` message."""
+        task, _ = await relay.tasks.create(
+            NewTask(
+                title=data.title,
+                body=data.body,
+                severity=data.severity,
+                target=data.target or "",
+                channel=data.channel or "",
+                source=data.source or "api",
+                type=data.type or "",
+                metadata=data.metadata,
+            )
+        )
+        await notify_target(relay, task)
+        return task
+
+    @get("/{task_id:int}", name="tasks:get", opt={"scope": "tasks:read"})
+    async def get_task(self, relay: RelayDep, task_id: FromPath[int]) -> Task:
+        return await relay.tasks.require(task_id)
+
+    @get("/{task_id:int}/events", name="tasks:events", opt={"scope": "tasks:read"})
+    async def events(self, relay: RelayDep, task_id: FromPath[int]) -> list[TaskEvent]:
+        """The task's full history, oldest first."""
+        return await relay.tasks.history(task_id)
+
+    @patch("/{task_id:int}/status", name="tasks:status", opt={"scope": "tasks:write"})
+    async def set_status(self, relay: RelayDep, task_id: FromPath[int], data: JSONBody[TaskStatusInput]) -> Task:
+        """`open` releases the claim; `claimed`/`in_progress`/`blocked` with `agentId` hold (and renew) it;
+        a live claim of another agent refuses the change with 409."""
+        return await relay.tasks.set_status(task_id, data.status, data.agent_id, data.note)
+
+    @post("/{task_id:int}/claim", name="tasks:claim", opt={"scope": "tasks:write"}, status_code=200)
+    async def claim(self, relay: RelayDep, task_id: FromPath[int], data: JSONBody[TaskClaimInput]) -> TaskResult:
+        """200 to the one winner (and to the holder claiming again to renew), 409 to everyone else."""
+        task, _ = await relay.tasks.claim(task_id, data.agent_id, data.ttl_ms)
+        return TaskResult(ok=True, task=task)

@@ -1,0 +1,177 @@
+"""Pairs: two agents working together. One asks (`pending`), the other accepts (`active`) or
+rejects (`rejected`); either ends it (`ended`); a request nobody answers in time is `expired`.
+
+Every transition is a compare-and-set Lua script that emits its `pair.*` event. The people-facing
+side (a `pair` message to the other agent, an activity entry) is written by the API after it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Final, Literal
+
+import msgspec
+from msgspec import Meta
+from redis.asyncio import Redis
+
+from . import keys, scripts
+from .base import Input, Model
+from .clock import now_ms
+from .errors import Conflict, Forbidden, Invalid, NotFound, RelayError, Unprocessable
+from .lua_libs import register_lua_library
+from .scripts import Scripts
+from .validation import Body, Id, JsonObject, PositiveInt, Subject, check_json_size
+
+PAIR_STATUSES: Final = ("pending", "active", "ended", "rejected", "expired")
+PairStatus = Literal["pending", "active", "ended", "rejected", "expired"]
+PairAction = Literal["accept", "reject", "end"]
+Reason = Annotated[str, Meta(max_length=500)]
+REAP_BATCH = 500
+_ERRORS: dict[str, type[RelayError]] = {
+    "400": Invalid,
+    "403": Forbidden,
+    "404": NotFound,
+    "409": Conflict,
+    "422": Unprocessable,
+}
+
+scripts.register_templates(
+    {
+        "$PAIR$": keys.pair(""),
+        "$PAIRS_BY_STATUS$": keys.pairs_by("status", ""),
+        "$PAIRS_BY_AGENT$": keys.pairs_by("agent", ""),
+        "$PAIR_BETWEEN$": keys.pair_between_prefix(),
+    }
+)
+register_lua_library("pair_lib")
+
+
+class Pair(Model):
+    id: int
+    from_: str = msgspec.field(name="from")
+    to: str
+    topic: str | None = None
+    status: PairStatus = "pending"
+    meta: JsonObject | None = None
+    created_at: int = 0
+    updated_at: int = 0
+    expires_at: int | None = None
+    responded_at: int | None = None
+    ended_at: int | None = None
+    ended_by: str | None = None
+    reason: str | None = None
+
+
+class CreatePairInput(Input):
+    from_: Id = msgspec.field(name="from")
+    to: Id
+    topic: Subject | None = None
+    ttl_ms: PositiveInt | None = None
+    meta: JsonObject | None = None
+
+
+class PairActionInput(Input):
+    agent_id: Id
+    reason: Reason | None = None
+
+
+class PairMessageInput(Input):
+    from_: Id = msgspec.field(name="from")
+    body: Body = ""
+    subject: Subject | None = None
+    payload: JsonObject | None = None
+
+
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder(Pair).decode
+
+
+class PairStore:
+    def __init__(self, redis: Redis, scripts: Scripts, *, event_maxlen: int, ttl_ms: int) -> None:
+        self.redis = redis
+        self.scripts = scripts
+        self.maxlen = event_maxlen
+        self.ttl_ms = ttl_ms
+
+    async def _run(self, name: str, keys_: list[str], args: list[object]) -> list[object]:
+        """Like `Scripts.run_checked`, plus the 403 that only pair scripts answer."""
+        result = await self.scripts.run(name, keys_, args)
+        if result[0] == "err":
+            raise _ERRORS.get(str(result[1]), Invalid)(str(result[2]))
+        return list(result[1:])
+
+    async def create(self, data: CreatePairInput) -> Pair:
+        if data.from_ == data.to:
+            raise Invalid("an agent cannot pair with itself")
+        check_json_size(data.meta, "meta")
+        now = now_ms()
+        (raw,) = await self._run(
+            "pair_create",
+            [
+                keys.pair_seq(),
+                keys.pairs_all(),
+                keys.pairs_pending(),
+                keys.pair_between(data.from_, data.to),
+                keys.agent(data.from_),
+                keys.agent(data.to),
+                keys.events(keys.BUS),
+                keys.pair_between(data.to, data.from_),
+            ],
+            [
+                now,
+                data.from_,
+                data.to,
+                data.topic or "",
+                now + (data.ttl_ms or self.ttl_ms),
+                _encode(data.meta).decode() if data.meta is not None else "",
+                self.maxlen,
+            ],
+        )
+        return _decode(str(raw))
+
+    async def act(self, pair_id: int, action: str, agent_id: str, reason: str | None) -> Pair:
+        (raw,) = await self._run(
+            "pair_action",
+            [keys.pair(pair_id), keys.pairs_pending(), keys.events(keys.BUS)],
+            [now_ms(), pair_id, action, agent_id, reason or "", self.maxlen],
+        )
+        return _decode(str(raw))
+
+    async def get(self, pair_id: int) -> Pair | None:
+        (raw,) = await self.scripts.run("pairs_get", [keys.pair(pair_id)], [])
+        return _decode(raw) if raw else None
+
+    async def require(self, pair_id: int) -> Pair:
+        pair = await self.get(pair_id)
+        if pair is None:
+            raise NotFound("pair not found")
+        return pair
+
+    async def list(self, *, agent_id: str | None, status: str | None, limit: int) -> list[Pair]:
+        """Newest first."""
+        if agent_id:
+            index = keys.pairs_by("agent", agent_id)
+        elif status:
+            index = keys.pairs_by("status", status)
+        else:
+            index = keys.pairs_all()
+        out: list[Pair] = []
+        start = 0
+        # Page through the index; a status filter on an agent's pairs skips the others.
+        while len(out) < limit:
+            ids = await self.redis.zrevrange(index, start, start + 199)
+            if not ids:
+                break
+            start += len(ids)
+            raws = await self.scripts.run("pairs_get", [keys.pair(i) for i in ids], [])
+            for raw in raws:
+                if raw:
+                    pair = _decode(raw)
+                    if status is None or pair.status == status:
+                        out.append(pair)
+        return out[:limit]
+
+    async def expire_due(self, now: int) -> list[Pair]:
+        raws = await self.scripts.run(
+            "pair_expire", [keys.pairs_pending(), keys.events(keys.BUS)], [now, REAP_BATCH, self.maxlen]
+        )
+        return [_decode(r) for r in raws]

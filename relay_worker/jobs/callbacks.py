@@ -1,0 +1,30 @@
+"""Integration callback delivery: drain the outbox the task scripts fill (relay_model/callbacks.py).
+
+Safe to run on every replica at once and to re-run: each entry is leased with a compare-and-set
+before it is sent, and a result whose lease was lost is not recorded.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from relay_model.callbacks import RetryPolicy
+from relay_model.relay import Relay
+from relay_model.settings import Settings
+
+
+def retry_policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(
+        max_attempts=settings.callback_max_attempts,
+        backoff_ms=settings.callback_backoff_ms,
+        backoff_max_ms=settings.callback_backoff_max_ms,
+        timeout_s=settings.callback_timeout_s,
+        lease_ms=int(settings.callback_timeout_s * 1000) * 3 + 30_000,
+    )
+
+
+async def deliver_callbacks(ctx: dict[str, Any]) -> int:
+    relay: Relay = ctx["relay"]
+    if not any(i.callback_url for i in relay.settings.integrations):
+        return 0
+    return await relay.callbacks.deliver_due(relay.settings.integrations, retry_policy(relay.settings))
