@@ -38,10 +38,12 @@ from .automations import (
     reword,
 )
 from .clock import now_ms
-from .commands import CreateCommandInput, clean_object, required_text
+from .commands import Command, CreateCommandInput, clean_object, required_text
 from .errors import Invalid, NotFound, RelayError
+from .integration_events import notify_target
 from .messages import Message, SendMessageInput
-from .recipe_runner import RecipeStartInput
+from .recipe_runner import RecipeInstance, RecipeStartInput
+from .tasks import CreateTaskInput, NewTask, Task
 
 if TYPE_CHECKING:
     from .relay import Relay
@@ -60,11 +62,12 @@ class DispatchResult(msgspec.Struct, kw_only=True, rename="camel", omit_defaults
 
     automation: Automation
     run: AutomationRun
-    command: Any = None
+    command: Command | None = None
     message: Message | None = None
-    task: Any = None
-    instance: Any = None
-    commands: Any = None
+    task: Task | None = None
+    # A recipe action: the instance it started and the commands of its first steps.
+    instance: RecipeInstance | None = None
+    commands: list[Command] | None = None
 
 
 async def _perform(relay: Relay, automation: Automation, result: DispatchResult) -> RunCreated:
@@ -75,10 +78,21 @@ async def _perform(relay: Relay, automation: Automation, result: DispatchResult)
         result.message = message
         return RunCreated(message_id=message.id)
     if isinstance(automation.action, TaskAction):
-        tasks = getattr(relay, "tasks", None)
-        if tasks is None:
-            raise RelayError("tasks are not available on this relay")
-        task = await tasks.create_from_automation(body)
+        assert isinstance(body, CreateTaskInput)
+        task, _ = await relay.tasks.create(
+            NewTask(
+                title=body.title,
+                body=body.body,
+                severity=body.severity,
+                target=body.target or "",
+                channel=body.channel or "",
+                source=body.source or "automation",
+                type=body.type or "",
+                metadata={**(body.metadata or {}), "automationId": automation.id},
+            )
+        )
+        # As POST /api/tasks: a target agent is told with a `task` message.
+        await notify_target(relay, task)
         result.task = task
         return RunCreated(task_id=task.id)
     performer = ACTION_PERFORMERS.get(str(automation.action.__struct_config__.tag))

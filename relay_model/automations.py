@@ -6,7 +6,7 @@ Body shape (`POST /api/automations`, `PATCH` takes any subset)::
      "trigger": {"type": "schedule", "cron": "0 2 * * 1-5", "timezone": "Europe/Berlin"}
               | {"type": "event", "event": "task.created", "filter": {"severity": "critical"}},
      "action":  {"type": "message", "message": {…as POST /api/messages}}
-              | {"type": "task", "task": {title, body?, severity?, target?, channel?, metadata?}}
+              | {"type": "task", "task": {…as POST /api/tasks}}
               | {"type": "command", "command": {…as POST /api/commands}}
               | {"type": "recipe", "recipe": {…as POST /api/recipes/start}}}
 
@@ -23,10 +23,9 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
-from typing import Annotated, Any, Final, Literal
+from typing import Any, Final, Literal
 
 import msgspec
-from msgspec import Meta
 from redis.asyncio import Redis
 
 from . import keys, scripts
@@ -36,7 +35,8 @@ from .clock import now_ms
 from .errors import Invalid, NotFound
 from .messages import SendMessageInput
 from .scripts import Scripts
-from .validation import Id, JsonObject, check_json_size
+from .tasks import CreateTaskInput
+from .validation import JsonObject, check_json_size
 
 scripts.register_templates(
     {
@@ -128,18 +128,6 @@ class AutomationRun(Model):
     finished_at: int | None = None
 
 
-class TaskActionBody(Input):
-    """What a task action creates (the fields POST /api/integrations/events gives a task)."""
-
-    title: Annotated[str, Meta(min_length=1, max_length=500)]
-    body: Annotated[str, Meta(max_length=65_536)] = ""
-    severity: Literal["info", "warning", "critical"] = "info"
-    target: Id | None = None
-    channel: Id | None = None
-    source: Id | None = None
-    metadata: JsonObject | None = None
-
-
 class AutomationInput(Input):
     name: Any = msgspec.UNSET
     enabled: Any = msgspec.UNSET
@@ -172,9 +160,9 @@ def reword(prefix: str, exc: msgspec.ValidationError) -> str:
     return f"{where}: {text}"
 
 
-# Action type -> the request body type its payload must satisfy; the commands and recipes modules add
-# theirs (`register_action_body`) so this module does not import them.
-ACTION_BODIES: dict[str, type[msgspec.Struct]] = {"message": SendMessageInput, "task": TaskActionBody}
+# Action type -> the request body type its payload must satisfy; automation_dispatch adds command and
+# recipe (`register_action_body`), whose modules import this one's neighbours.
+ACTION_BODIES: dict[str, type[msgspec.Struct]] = {"message": SendMessageInput, "task": CreateTaskInput}
 ActionCheck = Callable[[Any], None]
 ACTION_CHECKS: dict[str, ActionCheck] = {}
 

@@ -184,3 +184,27 @@ def test_filter_matching_rule() -> None:
     assert not matches({"severity": "info"}, data)
     assert not matches({"missing": "x"}, data)
     assert matches(None, data) and matches({}, data)
+
+
+async def test_task_action_and_critical_task_trigger(client: AsyncTestClient, relay: Relay) -> None:  # type: ignore[type-arg]
+    await client.post("/api/agents", json={"id": "oncall"})
+    paging = await _create(
+        client,
+        name="page on critical",
+        trigger={"type": "event", "event": "task.created", "filter": {"severity": "critical"}},
+        action={"type": "task", "task": {"title": "Investigate incident", "target": "oncall", "severity": "warning"}},
+    )
+    await client.post("/api/tasks", json={"title": "disk full", "severity": "critical"})
+    await client.post("/api/tasks", json={"title": "typo", "severity": "info"})
+    fired = await dispatch_events(relay, consumer="w1")
+    # The follow-up task is `warning`, so it does not trigger the automation again.
+    assert len(fired) == 1 and await dispatch_events(relay, consumer="w1") == []
+    runs = (await client.get(f"/api/automation-runs?automationId={paging['id']}")).json()
+    task = (await client.get(f"/api/tasks/{runs[0]['created']['taskId']}")).json()
+    assert task["title"] == "Investigate incident" and task["target"] == "oncall" and task["source"] == "automation"
+    assert task["metadata"]["automationId"] == paging["id"]
+    assert [t["title"] for t in (await client.get("/api/tasks")).json()] == [
+        "Investigate incident",
+        "typo",
+        "disk full",
+    ]
