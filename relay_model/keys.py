@@ -251,11 +251,6 @@ def recipe_instances_by_status(status: str) -> str:
     return f"{_CMD}recipes:status:{status}"
 
 
-def recipe_pending_issues() -> str:
-    """Zset of `<instanceId> <stepId>` whose command is being issued, scored by when (repair sweep)."""
-    return f"{_CMD}recipes:issuing"
-
-
 # --- auto: automations and their runs ---------------------------------------------------------------
 
 _AUTO = prefix(AUTO)

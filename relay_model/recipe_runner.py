@@ -45,6 +45,7 @@ from .base import Input, Model
 from .clock import now_ms
 from .commands import FINAL_STATUSES, Command
 from .errors import Invalid, NotFound, RelayError
+from .reaper import ReapReport, register_step
 from .recipe_loader import LoadedRecipe, RecipeCatalog
 from .recipe_schema import Recipe, RecipeStep, render, validate
 
@@ -58,6 +59,9 @@ scripts.register_templates({"$RECIPES_BY_STATUS$": keys.recipe_instances_by_stat
 INSTANCE_STATUSES: Final = ("running", "succeeded", "failed", "stopped")
 STEP_STATUSES: Final = ("waiting", "issuing", "running", "succeeded", "failed", "canceled")
 InstanceStatus = Literal["running", "succeeded", "failed", "stopped"]
+# A step still `issuing` after this long lost the node that was creating its command.
+REISSUE_AFTER_MS: Final = 30_000
+REPAIR_BATCH: Final = 200
 
 COMMAND_TYPES: Final = {
     "spawn": "agent.spawn",
@@ -432,6 +436,35 @@ class RecipeRunner:
         elif outcome == "failed":
             await self._wind_down(instance_id, cancel, shutdown, "recipe")
 
+    async def repair(self, now: int) -> int:
+        """Recipe progression for the reaper: catch up what a crashed node left half done.
+
+        A step whose command is final but which is still `running` missed its hook (the node died
+        between the command's transition and the hook): the outcome is applied now — `apply` is a
+        compare-and-set, so applying twice is harmless. A step `issuing` for longer than
+        REISSUE_AFTER_MS lost the node that was creating its command: one caller wins `reissue` and
+        creates it. Returns how many steps were repaired.
+        """
+        repaired = 0
+        ids = await self.relay.redis.zrange(keys.recipe_instances_by_status("running"), 0, REPAIR_BATCH - 1)
+        for instance_id in ids:
+            try:
+                instance = await self.get(instance_id)
+            except NotFound:
+                continue
+            for step in instance.steps:
+                if step.status == "running" and step.command_ids:
+                    command = await self.relay.commands.get(step.command_ids[-1])
+                    if command is not None and command.final:
+                        await self.on_command(command)
+                        repaired += 1
+                elif step.status == "issuing":
+                    won, attempt = await self._run(instance_id, "reissue", step.id, now - REISSUE_AFTER_MS)
+                    if int(won):
+                        await self._issue(instance_id, await self._recipe_of(instance_id), [(step.id, str(attempt))])
+                        repaired += 1
+        return repaired
+
     # --- stopping -------------------------------------------------------------------------------
 
     async def stop(self, instance_id: str, stopped_by: str) -> StartResult:
@@ -451,3 +484,8 @@ class RecipeRunner:
             )
         )
         return StartResult(instance=instance, commands=commands)
+
+
+@register_step("recipes.progress")
+async def _progress_recipes(relay: Relay, now: int, report: ReapReport) -> None:
+    await relay.recipes.repair(now)

@@ -10,6 +10,8 @@
 --                                    -> {'ok', outcome, instance json, issued, cancel, shutdown}
 --   stop    4 stopped by             -> {'ok', instance json, cancel, shutdown} | {'err', '404'|'400', text}
 --   cleanup 4 command ids (comma-separated) -> {'ok', instance json}
+--   reissue 4 step id, 5 cutoff ms   -> {'ok', 1, attempt} when the step has been `issuing` since before the
+--           cutoff (the node creating its command died) and this caller now owns issuing it; else {'ok', 0, ''}
 --   get                              -> {'ok', instance json} | {'err', '404', text}
 -- issued: flat list of step id, attempt pairs whose command the caller must now create and attach.
 -- cancel: command ids still open in the instance. shutdown: flat list of role, agent id pairs still alive.
@@ -92,7 +94,8 @@ local function issue_ready(g)
         if not step_done(by_id[need]) then ready = false; break end
       end
       if ready then
-        redis.call('HSET', key, f(s.id, 'status'), 'issuing', f(s.id, 'attempt'), 1, f(s.id, 'startedAt'), now)
+        redis.call('HSET', key, f(s.id, 'status'), 'issuing', f(s.id, 'attempt'), 1, f(s.id, 'startedAt'), now,
+          f(s.id, 'issuedAt'), now)
         issued[#issued + 1] = s.id
         issued[#issued + 1] = '1'
       end
@@ -170,6 +173,13 @@ local current_attempt = redis.call('HGET', key, f(step, 'attempt'))
 local step_status = redis.call('HGET', key, f(step, 'status'))
 if not step_status then return { 'err', '404', 'recipe step not found' } end
 
+if op == 'reissue' then
+  if redis.call('HGET', key, 'status') ~= 'running' or step_status ~= 'issuing' then return { 'ok', 0, '' } end
+  if tonumber(redis.call('HGET', key, f(step, 'issuedAt')) or '0') > tonumber(ARGV[5]) then return { 'ok', 0, '' } end
+  redis.call('HSET', key, f(step, 'issuedAt'), now)
+  return { 'ok', 1, current_attempt }
+end
+
 if op == 'attach' then
   append_cmd(step, cmd)
   if current_attempt ~= attempt then return { 'ok', 'late', instance_json(g) } end
@@ -199,7 +209,8 @@ if op == 'apply' then
     redis.call('HSET', key, f(step, 'error'), text, f(step, 'cmd'), cmd)
     if tonumber(attempt) <= s.retries then
       local next_attempt = tonumber(attempt) + 1
-      redis.call('HSET', key, f(step, 'status'), 'issuing', f(step, 'attempt'), next_attempt, 'updatedAt', now)
+      redis.call('HSET', key, f(step, 'status'), 'issuing', f(step, 'attempt'), next_attempt, f(step, 'issuedAt'), now,
+        'updatedAt', now)
       return { 'ok', 'retry', emit('recipe.step', step, g), { step, tostring(next_attempt) }, {}, {} }
     end
     redis.call('HSET', key, f(step, 'status'), 'failed', f(step, 'endedAt'), now)

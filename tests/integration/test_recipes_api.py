@@ -274,3 +274,46 @@ async def test_inline_recipe_and_recipe_automation(rclient: AsyncTestClient) -> 
         },
     )
     assert r.json() == {"error": "action.command.source required"}
+
+
+async def test_reaper_repairs_missed_hooks_and_abandoned_issues(relay: Relay) -> None:
+    from relay_model.orchestrators import RegisterOrchestratorInput
+    from relay_model.reaper import reap_once
+    from relay_model.recipe_runner import RecipeStartInput
+
+    await relay.orchestrators.upsert(RegisterOrchestratorInput(id="o1", hostname="h"))
+    inline = {
+        "name": "two",
+        "roles": {"dev": {"provider": "codex"}},
+        "steps": [
+            {"id": "spawn", "role": "dev", "action": "spawn"},
+            {"id": "work", "role": "dev", "action": "prompt", "needs": ["spawn"], "prompt": "go"},
+        ],
+    }
+    started = await relay.recipes.start(RecipeStartInput(recipe=inline))
+    iid = started.instance.id
+    # The node that finishes the spawn dies before its hook runs: the step stays `running`.
+    relay.commands.on_final.clear()
+    await relay.commands.update(started.commands[0].id, status="succeeded")
+    assert [s.status for s in (await relay.recipes.get(iid)).steps] == ["running", "waiting"]
+    await reap_once(relay, audit=False)
+    steps = (await relay.recipes.get(iid)).steps
+    assert [s.status for s in steps] == ["succeeded", "running"] and len(steps[1].command_ids) == 1
+    # A node marks a retry `issuing` and dies before creating the command: after 30 s another reissues it.
+    work = steps[1].command_ids[0]
+    await relay.commands.update(work, status="failed")
+    await relay.recipes._run(iid, "apply", "work", "1", work, "failed", "", "")
+    assert (await relay.recipes.get(iid)).status == "failed"  # no retries: fail is final, nothing to reissue
+    inline["steps"][1]["onFailure"] = "retry 1"
+    started = await relay.recipes.start(RecipeStartInput(recipe=inline))
+    iid = started.instance.id
+    await relay.commands.update(started.commands[0].id, status="succeeded")
+    await relay.recipes.repair(now_ms())
+    work = (await relay.recipes.get(iid)).steps[1].command_ids[0]
+    await relay.commands.update(work, status="failed")
+    await relay.recipes._run(iid, "apply", "work", "1", work, "failed", "", "")
+    assert (await relay.recipes.get(iid)).steps[1].status == "issuing"
+    assert await relay.recipes.repair(now_ms()) == 0  # too early: the issuing node may still be working
+    assert await relay.recipes.repair(now_ms() + 31_000) == 1
+    step = (await relay.recipes.get(iid)).steps[1]
+    assert step.status == "running" and step.attempt == 2 and len(step.command_ids) == 2
