@@ -17,6 +17,7 @@ expected values matches any of them. An automation sees only events emitted afte
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
@@ -134,7 +135,8 @@ register_action_body("command", CreateCommandInput, _check_command)
 register_action_body("recipe", RecipeStartInput, _check_recipe)
 
 # Action type -> coroutine that carries it out.
-ACTION_PERFORMERS: dict[str, Any] = {"command": _perform_command, "recipe": _perform_recipe}
+Performer = Callable[["Relay", Any, DispatchResult], Awaitable[RunCreated]]
+ACTION_PERFORMERS: dict[str, Performer] = {"command": _perform_command, "recipe": _perform_recipe}
 
 
 def _event_data(result: DispatchResult) -> dict[str, Any]:

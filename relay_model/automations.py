@@ -20,6 +20,7 @@ deleting updates both in the same script, so every worker sees the change at onc
 
 from __future__ import annotations
 
+import builtins
 import re
 import uuid
 from collections.abc import Callable
@@ -370,22 +371,22 @@ class AutomationStore:
             raise NotFound("automation not found")
         return found
 
-    async def get_many(self, automation_ids: list[str]) -> list[Automation]:
+    async def get_many(self, automation_ids: builtins.list[str]) -> builtins.list[Automation]:
         if not automation_ids:
             return []
         raws = await self.scripts.run("automations_get", [keys.automation(a) for a in automation_ids], ["keys"])
         return _decode_list("[" + ",".join(raws) + "]") if raws else []
 
-    async def list(self) -> list[Automation]:
+    async def list(self) -> builtins.list[Automation]:
         raws = await self.scripts.run("automations_get", [keys.automations()], ["all"])
         return _decode_list("[" + ",".join(raws) + "]") if raws else []
 
-    async def due(self, now: int, limit: int = 100) -> list[tuple[str, int]]:
+    async def due(self, now: int, limit: int = 100) -> builtins.list[tuple[str, int]]:
         rows = await self.redis.zrangebyscore(keys.automations_due(), "-inf", now, start=0, num=limit, withscores=True)
         return [(str(member), int(score)) for member, score in rows]
 
-    async def listening_to(self, event_type: str) -> list[Automation]:
-        ids = sorted(await self.redis.smembers(keys.automations_on(event_type)))
+    async def listening_to(self, event_type: str) -> builtins.list[Automation]:
+        ids = sorted(await self.redis.smembers(keys.automations_on(event_type)))  # type: ignore[misc]
         return await self.get_many(ids)
 
     async def start_run(
@@ -434,7 +435,7 @@ class AutomationStore:
         )
         return _decode(raw) if raw and raw != "null" else None
 
-    async def runs(self, *, automation_id: str | None, status: str | None, limit: int) -> list[AutomationRun]:
+    async def runs(self, *, automation_id: str | None, status: str | None, limit: int) -> builtins.list[AutomationRun]:
         index = keys.automation_runs_of(automation_id) if automation_id else keys.automation_runs()
         raws = await self.scripts.run("automation_runs_list", [index], [limit, status or "", RUN_SCAN_BUDGET])
         return _decode_runs("[" + ",".join(raws) + "]") if raws else []

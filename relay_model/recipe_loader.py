@@ -95,15 +95,13 @@ class RecipeCatalog:
     def _scan(self) -> tuple[dict[str, LoadedRecipe], dict[str, RecipeError]]:
         found: dict[str, LoadedRecipe] = {}
         broken: dict[str, RecipeError] = {}
-        for source, directory in (("builtin", self.builtin), ("user", self.user)):
+        places: tuple[tuple[Source, Path | None], ...] = (("builtin", self.builtin), ("user", self.user))
+        for source, directory in places:
             for path in _files(directory):
-                entry = _load_file(path, source)  # type: ignore[arg-type]
+                entry = _load_file(path, source)
                 if entry.recipe is not None:
                     found[entry.recipe.name] = LoadedRecipe(
-                        name=entry.recipe.name,
-                        source=source,
-                        path=str(path),
-                        recipe=entry.recipe,  # type: ignore[arg-type]
+                        name=entry.recipe.name, source=source, path=str(path), recipe=entry.recipe
                     )
                     broken.pop(entry.recipe.name, None)
                 elif entry.error is not None:

@@ -32,6 +32,7 @@ finished, failed or retried), `recipe.completed`, `recipe.failed`, `recipe.stopp
 
 from __future__ import annotations
 
+import builtins
 import logging
 import secrets
 from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
@@ -196,7 +197,7 @@ class RecipeRunner:
         self.catalog = RecipeCatalog(relay.settings.user_recipes_dir)
         self.maxlen = relay.settings.event_stream_maxlen
 
-    async def _run(self, instance_id: str, op: str, *args: Any) -> list[Any]:
+    async def _run(self, instance_id: str, op: str, *args: Any) -> builtins.list[Any]:
         return await self.relay.scripts.run_checked(
             "recipe_instance",
             [keys.recipe_instance(instance_id), keys.recipe_instances(), keys.events(keys.CMD)],
@@ -209,11 +210,11 @@ class RecipeRunner:
         (raw,) = await self._run(instance_id, "get")
         return _decode(raw)
 
-    async def list(self, *, status: str | None = None, limit: int = 100) -> list[RecipeInstance]:
+    async def list(self, *, status: str | None = None, limit: int = 100) -> builtins.list[RecipeInstance]:
         """Newest first."""
         index = keys.recipe_instances_by_status(status) if status else keys.recipe_instances()
         ids = await self.relay.redis.zrevrange(index, 0, limit - 1)
-        found: list[RecipeInstance] = []
+        found: builtins.list[RecipeInstance] = []
         for instance_id in ids:
             try:
                 found.append(await self.get(instance_id))
@@ -348,13 +349,15 @@ class RecipeRunner:
             params["cwd"] = instance.cwd
         return {"type": COMMAND_TYPES[step.action], "target": agent_id, "params": params}
 
-    async def _issue(self, instance_id: str, recipe: Recipe, issued: list[tuple[str, str]]) -> list[Command]:
+    async def _issue(
+        self, instance_id: str, recipe: Recipe, issued: builtins.list[tuple[str, str]]
+    ) -> builtins.list[Command]:
         """Create and attach the commands of steps the script marked `issuing` (this node won them)."""
         if not issued:
             return []
         instance = await self.get(instance_id)
         steps = {s.id: s for s in recipe.steps}
-        created: list[Command] = []
+        created: builtins.list[Command] = []
         for step_id, attempt in issued:
             step = steps[step_id]
             spec = self._command_for(instance, recipe, step, int(attempt))
@@ -379,13 +382,15 @@ class RecipeRunner:
         except RelayError:
             return None  # already final
 
-    async def _wind_down(self, instance_id: str, cancel: list[Any], shutdown: list[Any], by: str) -> list[Command]:
-        commands: list[Command] = []
+    async def _wind_down(
+        self, instance_id: str, cancel: builtins.list[Any], shutdown: builtins.list[Any], by: str
+    ) -> builtins.list[Command]:
+        commands: builtins.list[Command] = []
         for command_id in cancel:
             canceled = await self._cancel_quietly(str(command_id))
             if canceled is not None:
                 commands.append(canceled)
-        cleanup: list[str] = []
+        cleanup: builtins.list[str] = []
         instance = await self.get(instance_id)
         for role, agent_id in _pairs(shutdown):
             command = await self.relay.commands.create(
