@@ -174,11 +174,7 @@ async def test_orchestrator_spawn(client: AsyncTestClient, relay: Relay) -> None
     params = body["command"]["params"]
     assert params["cwd"] == "/home/dev" and params["prompt"] == "fix the tests" and "label" not in params
     entry = (await client.get("/api/activity?limit=1")).json()[0]
-    assert (entry["title"], entry["body"], entry["view"]) == (
-        "Spawn claude agent requested",
-        "/home/dev",
-        "orchestrators",
-    )
+    assert (entry["title"], entry["body"], entry["view"]) == ("Spawn claude agent requested", "/home/dev", "orchestrators")
     assert entry["clientId"] == f"server-orchestrator-spawn-o1-{body['command']['id']}"
     assert entry["metadata"] == {
         "orchestratorId": "o1",
