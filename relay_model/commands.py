@@ -18,7 +18,9 @@ Final transitions — a PATCH to a final status, a cancel, a ttl expiry — all 
 `CommandStore._finished`, which awaits every callback in `CommandStore.on_final` with the command
 as it now is. Code that must react to a command finishing (recipe progression) registers there,
 once per process, e.g. in `Relay.__init__`: `self.commands.on_final.append(self.recipes.on_command)`.
-A callback that raises is logged; the transition itself is already committed.
+A callback that raises is logged; the transition itself is already committed. (A process that dies
+between the script and its callbacks skips them; the `command.<status>` event is in the `cmd`
+stream either way, for consumers that must never miss one.)
 
 Keys: one hash per command (`keys.command`) holding the static doc, the current JSON and the
 fields scripts test; zsets scored by createdAt index it by target, status, type and (status,
@@ -45,7 +47,7 @@ from .clock import now_ms
 from .errors import Invalid
 from .reaper import ReapReport, register_step
 from .scripts import Scripts
-from .validation import Id, JsonObject, PositiveInt, check_json_size
+from .validation import JsonObject, check_json_size
 
 if TYPE_CHECKING:
     from .relay import Relay
@@ -69,6 +71,8 @@ CommandStatus = Literal["pending", "accepted", "running", "succeeded", "failed",
 LIST_SCAN_BUDGET: Final = 5000
 # Reaper batch: due commands handled per pass (the rest wait for the next pass).
 REAP_BATCH: Final = 500
+# A pass handles at most this many batches; anything left is due in the next pass.
+MAX_BATCHES: Final = 20
 MAX_ERROR_CHARS: Final = 4000
 
 scripts.register_templates(
@@ -112,8 +116,8 @@ class CreateCommandInput(Input):
     source: Annotated[str, Meta(max_length=240)]
     target: Annotated[str, Meta(max_length=240)]
     params: Annotated[Any, Meta(description="JSON object (at most 65,536 characters encoded)")] = None
-    correlation_id: Id | None = None
-    ttl_ms: PositiveInt | None = None
+    correlation_id: Annotated[str, Meta(max_length=240)] | None = None
+    ttl_ms: Annotated[Any, Meta(description="positive integer (ms)")] = None
 
 
 class UpdateCommandInput(Input):
@@ -156,6 +160,17 @@ def clean_object(value: Any, field: str) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         raise Invalid(f"{field} must be an object")
     check_json_size(value, field)
+    return value
+
+
+def clean_positive_int(value: Any, field: str) -> int | None:
+    """The seed's check: absent is None; otherwise a safe integer above zero (1.0 counts, as in JSON)."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= 2**53 - 1:
+        raise Invalid(f"{field} must be a positive integer")
     return value
 
 
@@ -236,8 +251,8 @@ class CommandStore:
             source=required_text(data.source, "source"),
             target=required_text(data.target, "target"),
             params=clean_object(data.params, "params"),
-            correlation_id=data.correlation_id,
-            ttl_ms=data.ttl_ms,
+            correlation_id=(data.correlation_id or "").strip() or None,
+            ttl_ms=clean_positive_int(data.ttl_ms, "ttlMs"),
         )
 
     async def get(self, command_id: str) -> Command | None:
@@ -335,27 +350,37 @@ class CommandStore:
         return command
 
     async def expire_due(self, now: int, *, batch: int = REAP_BATCH) -> builtins.list[Command]:
-        """Time out the commands whose ttl has passed; reads only the due part of the deadline zset."""
-        due = await self.redis.zrangebyscore(keys.command_deadlines(), "-inf", now, start=0, num=batch)
+        """Time out the commands whose ttl has passed; reads only the due part of the deadline zset.
+
+        Every id examined leaves the due range (timed out, or dropped when already final/gone), so
+        reading batch after batch until one comes back short ends.
+        """
         expired: builtins.list[Command] = []
-        for command_id in due:
-            command = await self._transition(command_id, "expire", now=now)
-            if command is not None:
-                expired.append(command)
+        for _ in range(MAX_BATCHES):
+            due = await self.redis.zrangebyscore(keys.command_deadlines(), "-inf", now, start=0, num=batch)
+            for command_id in due:
+                command = await self._transition(command_id, "expire", now=now)
+                if command is not None:
+                    expired.append(command)
+            if len(due) < batch:
+                break
         return expired
 
     async def purge_finished(self, cutoff: int, *, batch: int = REAP_BATCH) -> int:
         """Delete final commands that finished at or before `cutoff` (the retention window)."""
-        due = await self.redis.zrangebyscore(keys.commands_finished(), "-inf", cutoff, start=0, num=batch)
         purged = 0
-        for command_id in due:
-            purged += int(
-                await self.scripts.run(
-                    "command_purge",
-                    [keys.command(command_id), keys.commands_all(), keys.commands_finished()],
-                    [command_id, cutoff],
+        for _ in range(MAX_BATCHES):
+            due = await self.redis.zrangebyscore(keys.commands_finished(), "-inf", cutoff, start=0, num=batch)
+            for command_id in due:
+                purged += int(
+                    await self.scripts.run(
+                        "command_purge",
+                        [keys.command(command_id), keys.commands_all(), keys.commands_finished()],
+                        [command_id, cutoff],
+                    )
                 )
-            )
+            if len(due) < batch:
+                break
         return purged
 
     async def _finished(self, command: Command) -> None:

@@ -41,6 +41,7 @@ Provider = Literal["claude", "codex"]
 ApprovalMode = Literal["open", "guarded", "read-only"]
 MAX_MANAGED_AGENTS: Final = 500
 REAP_BATCH: Final = 500
+MAX_BATCHES: Final = 20
 
 OrchestratorId = Annotated[str, Meta(max_length=120)]
 Hostname = Annotated[str, Meta(max_length=240)]
@@ -293,14 +294,19 @@ class OrchestratorStore:
         """online -> stale -> offline by heartbeat age; reads only the due part of each zset."""
         changed: builtins.list[Orchestrator] = []
         for zset, cutoff, status in (
-            (keys.orchestrators_stale(), now - offline_after_ms, "offline"),
+            # Stale first: one silent past both thresholds goes stale, then offline, in one pass.
             (keys.orchestrators_live(), now - stale_after_ms, "stale"),
+            (keys.orchestrators_stale(), now - offline_after_ms, "offline"),
         ):
-            due = await self.redis.zrangebyscore(zset, "-inf", cutoff, start=0, num=REAP_BATCH)
-            for orchestrator_id in due:
-                moved, orch = await self._write(orchestrator_id, "reap", cutoff=cutoff, status=status, now=now)
-                if moved and orch is not None:
-                    changed.append(orch)
+            # Each id examined leaves the due range (moved on, re-scored by a heartbeat, or dropped).
+            for _ in range(MAX_BATCHES):
+                due = await self.redis.zrangebyscore(zset, "-inf", cutoff, start=0, num=REAP_BATCH)
+                for orchestrator_id in due:
+                    moved, orch = await self._write(orchestrator_id, "reap", cutoff=cutoff, status=status, now=now)
+                    if moved and orch is not None:
+                        changed.append(orch)
+                if len(due) < REAP_BATCH:
+                    break
         return changed
 
 
@@ -312,4 +318,5 @@ async def _reap_orchestrators(relay: Relay, now: int, report: ReapReport) -> Non
         stale_after_ms=int(settings.stale_after_s * 1000),
         offline_after_ms=int(settings.offline_after_s * 1000),
     ):
-        report.reaped_orchestrator_ids.append(orch.id)
+        if orch.id not in report.reaped_orchestrator_ids:
+            report.reaped_orchestrator_ids.append(orch.id)

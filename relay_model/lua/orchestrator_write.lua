@@ -44,7 +44,10 @@ local function touch_agent()
   -- The orchestrator's own agent card lives as long as the orchestrator does.
   if redis.call('EXISTS', KEYS[5]) == 1 then
     redis.call('HSET', KEYS[5], 'lastSeen', now)
-    apply_agent_status(KEYS[5], ARGV[12], 'online', KEYS[6], KEYS[7])
+    local was = apply_agent_status(KEYS[5], ARGV[12], 'online', KEYS[6], KEYS[7])
+    if was ~= 'online' then
+      relay_emit(KEYS[8], ARGV[4], 'bus', 'agent.status', ARGV[12], ARGV[12], '{"agent":' .. agent_json(KEYS[5]) .. '}')
+    end
   end
 end
 

@@ -51,6 +51,9 @@ async def test_create_shape_and_requested_event(client: AsyncTestClient, relay: 
         ({"type": "x", "source": "s", "target": "t", "params": {"b": "x" * 70_000}}, "params is too large"),
         ({"type": "x", "source": "s", "target": "t", "ttlMs": 0}, "ttlMs must be a positive integer"),
         ({"type": "x", "source": "s", "target": "t", "ttlMs": -5}, "ttlMs must be a positive integer"),
+        ({"type": "x", "source": "s", "target": "t", "ttlMs": 1.5}, "ttlMs must be a positive integer"),
+        ({"type": "x", "source": "s", "target": "t", "ttlMs": "10"}, "ttlMs must be a positive integer"),
+        ({"type": "x", "source": "s", "target": "t", "ttlMs": 2**53}, "ttlMs must be a positive integer"),
         ({"type": "x" * 121, "source": "s", "target": "t"}, "type must be at most 120 characters"),
     ],
 )
@@ -254,3 +257,23 @@ async def test_default_ttl_setting(redis, settings) -> None:  # type: ignore[no-
     relay = Relay(redis, dataclasses.replace(settings, command_default_ttl_ms=5000))
     cmd = await relay.commands.create(type="t", source="s", target="x")
     assert cmd.ttl_ms == 5000 and cmd.expires_at == cmd.created_at + 5000
+
+
+async def test_concurrent_transitions_one_winner(relay: Relay) -> None:
+    import asyncio
+
+    from relay_model.errors import Conflict, NotFound
+
+    for _ in range(5):
+        cmd = await relay.commands.create(type="t", source="s", target="x")
+        attempts = [
+            relay.commands.update(cmd.id, status="succeeded"),
+            relay.commands.update(cmd.id, status="failed"),
+            relay.commands.update(cmd.id, status="rejected"),
+            relay.commands.cancel(cmd.id),
+        ]
+        results = await asyncio.gather(*attempts, return_exceptions=True)
+        winners = [r for r in results if isinstance(r, Command)]
+        assert len(winners) == 1
+        assert all(isinstance(r, Conflict | NotFound) for r in results if not isinstance(r, Command))
+        assert (await relay.commands.get(cmd.id)).status == winners[0].status  # type: ignore[union-attr]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -68,3 +69,28 @@ def test_ttl_expiry_through_a_real_worker(redis_url: str, tmp_path: Path) -> Non
             time.sleep(0.2)
         assert status == "timed_out", worker.log()
         assert httpx.get(f"{node.url}/api/commands/{keep}", headers=AUTH).json()["status"] == "pending"
+
+
+def test_target_waits_for_its_commands_on_sse(redis_url: str, tmp_path: Path) -> None:
+    """A target listens on one node's SSE stream for `command.requested` about itself; another node queues."""
+    env = relay_env(redis_url, ADMIN_TOKEN)
+    with api_nodes(2, env, tmp_path) as (a, b):
+        url = a.url + "/api/events?types=command.requested&agentId=me"
+        with httpx.Client(timeout=httpx.Timeout(10.0)) as http, http.stream("GET", url, headers=AUTH) as stream:
+            assert stream.status_code == 200
+            for target in ("other", "me"):
+                r = httpx.post(
+                    b.url + "/api/commands",
+                    json={"type": "agent.restart", "source": "system", "target": target},
+                    headers=AUTH,
+                )
+                assert r.status_code == 201
+            mine = r.json()["id"]
+            seen = []
+            for line in stream.iter_lines():
+                if line.startswith("data:"):
+                    seen.append(json.loads(line[5:]))
+                    break
+        assert [(e["type"], e["subject"], e["data"]["command"]["target"]) for e in seen] == [
+            ("command.requested", mine, "me")
+        ]

@@ -174,7 +174,8 @@ async def test_orchestrator_spawn(client: AsyncTestClient, relay: Relay) -> None
     params = body["command"]["params"]
     assert params["cwd"] == "/home/dev" and params["prompt"] == "fix the tests" and "label" not in params
     entry = (await client.get("/api/activity?limit=1")).json()[0]
-    assert (entry["title"], entry["body"], entry["view"]) == ("Spawn claude agent requested", "/home/dev", "orchestrators")
+    expected = ("Spawn claude agent requested", "/home/dev", "orchestrators")
+    assert (entry["title"], entry["body"], entry["view"]) == expected
     assert entry["clientId"] == f"server-orchestrator-spawn-o1-{body['command']['id']}"
     assert entry["metadata"] == {
         "orchestratorId": "o1",
@@ -238,3 +239,20 @@ async def test_agent_actions_only_for_runner_managed(client: AsyncTestClient) ->
     )
     assert entry["metadata"] == {"action": "shutdown", "commandId": cmd["id"]}
     assert entry["clientId"] == f"server-agent-managed-action-shutdown-{cmd['id']}"
+
+
+async def test_reaper_long_silence_goes_offline_in_one_pass(client: AsyncTestClient, relay: Relay) -> None:  # type: ignore[type-arg]
+    orch = await _register(client)
+    later = orch["lastSeen"] + int(relay.settings.offline_after_s * 1000)
+    assert (await reap_once(relay, now=later, audit=False)).reaped_orchestrator_ids == ["o1"]
+    assert (await client.get("/api/orchestrators/o1")).json()["status"] == "offline"
+
+
+async def test_heartbeat_revives_its_agent_card(client: AsyncTestClient, relay: Relay) -> None:  # type: ignore[type-arg]
+    await _register(client)
+    await client.patch("/api/agents/orchestrator:o1/status", json={"status": "stale"})
+    await client.post("/api/orchestrators/o1/heartbeat")
+    assert (await client.get("/api/agents/orchestrator:o1")).json()["status"] == "online"
+    entries = await relay.redis.xrange(keys.events(keys.BUS))
+    last_agent = [json.loads(f["d"]) for _, f in entries if f["t"] == "agent.status"][-1]
+    assert last_agent["agent"]["id"] == "orchestrator:o1" and last_agent["agent"]["status"] == "online"
