@@ -96,18 +96,6 @@ class CallbackStore:
         self.scripts = scripts
         self.maxlen = event_maxlen
 
-    async def list(self, *, integration: str | None, status: str | None, limit: int) -> list[Delivery]:
-        if integration:
-            index = keys.callbacks_by("integration", integration)
-        elif status:
-            index = keys.callbacks_by("status", status)
-        else:
-            index = keys.callbacks_all()
-        raws = await self.scripts.run(
-            "callbacks_list", [index], [limit, status or "", integration or "", LIST_SCAN_BUDGET]
-        )
-        return _decode_list("[" + ",".join(raws) + "]") if raws else []
-
     async def lease(self, *, now: int, limit: int, lease_ms: int, token: str) -> list[list[str]]:
         rows: list[list[str]] = await self.scripts.run(
             "callback_claim", [keys.callbacks_due()], [now, limit, lease_ms, token]
@@ -143,6 +131,10 @@ class CallbackStore:
             ],
         )
         return bool(recorded)
+
+    async def trim(self, keep: int, batch: int = 1000) -> int:
+        """Forget the oldest settled deliveries beyond `keep` (pending ones always stay)."""
+        return int(await self.scripts.run("callbacks_trim", [keys.callbacks_all()], [keep, batch]))
 
     async def deliver_due(
         self,
@@ -230,3 +222,15 @@ class CallbackStore:
             log.warning("callback %s: lease lost before the result was recorded", delivery_id)
         else:
             log.info("callback %s to %s attempt %d: %s", delivery_id, name, attempt_no, outcome)
+
+    async def list(self, *, integration: str | None, status: str | None, limit: int) -> list[Delivery]:
+        if integration:
+            index = keys.callbacks_by("integration", integration)
+        elif status:
+            index = keys.callbacks_by("status", status)
+        else:
+            index = keys.callbacks_all()
+        raws = await self.scripts.run(
+            "callbacks_list", [index], [limit, status or "", integration or "", LIST_SCAN_BUDGET]
+        )
+        return _decode_list("[" + ",".join(raws) + "]") if raws else []

@@ -27,7 +27,7 @@ from .clock import now_ms
 from .errors import Invalid
 from .lua_libs import register_lua_library
 from .scripts import Scripts
-from .validation import Id, JsonObject
+from .validation import Body, Id, JsonObject, Subject
 
 BINDING_TARGET_TYPES: Final = ("agent", "label", "tag", "capability", "broadcast", "orchestrator", "pool")
 BINDING_MODES: Final = ("exclusive", "broadcast")
@@ -50,7 +50,7 @@ scripts.register_templates(
 register_lua_library("pool_lib")
 
 
-class RouteTarget(Model, frozen=True):
+class RouteTarget(Model):
     type: BindingTargetType
     id: str
 
@@ -97,8 +97,8 @@ class BindingInput(Input):
 
 
 class ChannelEventInput(Input):
-    body: str = ""
-    subject: str | None = None
+    body: Body = ""
+    subject: Subject | None = None
     payload: JsonObject | None = None
     idempotency_key: Id | None = None
 
@@ -203,10 +203,6 @@ class ChannelStore:
         raws = await self.scripts.run("bindings_get", [keys.binding(i) for i in ids], [])
         return [_decode_binding(r) for r in raws if r]
 
-    async def list(self, channel_id: str | None = None) -> list[ChannelBinding]:
-        index = keys.bindings_of_channel(channel_id) if channel_id else keys.bindings_all()
-        return await self._get_many(await self.redis.zrange(index, 0, -1))
-
     async def bindings_by_channel(self, channel_ids: list[str]) -> dict[str, list[ChannelBinding]]:
         pipe = self.redis.pipeline(transaction=False)
         for cid in channel_ids:
@@ -241,3 +237,7 @@ class ChannelStore:
         """Reaper: slots held by agents that are no longer live, and unclaimed slots."""
         changes, _ = await self._evaluate("due", keys.pool_unclaimed())
         return changes
+
+    async def list(self, channel_id: str | None = None) -> list[ChannelBinding]:
+        index = keys.bindings_of_channel(channel_id) if channel_id else keys.bindings_all()
+        return await self._get_many(await self.redis.zrange(index, 0, -1))

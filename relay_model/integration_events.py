@@ -15,7 +15,7 @@ from .channels import ChannelBinding, message_target_for
 from .errors import Invalid, Unprocessable
 from .integrations import IntegrationEventInput
 from .messages import Message, SendMessageInput
-from .tasks import NewTask, Task
+from .tasks import NewTask, Task, task_activity
 
 if TYPE_CHECKING:
     from .relay import Relay
@@ -111,4 +111,5 @@ async def ingest(relay: Relay, source: str, data: IntegrationEventInput) -> tupl
         )
     )
     message = await notify_target(relay, task) if created else None
+    await relay.activity.add(task_activity(task, "Task created" if created else "Task updated"))
     return task, created, message

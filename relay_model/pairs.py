@@ -19,7 +19,8 @@ from .clock import now_ms
 from .errors import Conflict, Forbidden, Invalid, NotFound, RelayError, Unprocessable
 from .lua_libs import register_lua_library
 from .scripts import Scripts
-from .validation import Body, Id, JsonObject, PositiveInt, Subject, check_json_size
+from .tasks import TtlMs
+from .validation import Body, Id, JsonObject, Subject, check_json_size
 
 PAIR_STATUSES: Final = ("pending", "active", "ended", "rejected", "expired")
 PairStatus = Literal["pending", "active", "ended", "rejected", "expired"]
@@ -65,7 +66,7 @@ class CreatePairInput(Input):
     from_: Id = msgspec.field(name="from")
     to: Id
     topic: Subject | None = None
-    ttl_ms: PositiveInt | None = None
+    ttl_ms: TtlMs | None = None
     meta: JsonObject | None = None
 
 
@@ -146,6 +147,12 @@ class PairStore:
             raise NotFound("pair not found")
         return pair
 
+    async def expire_due(self, now: int) -> list[Pair]:
+        raws = await self.scripts.run(
+            "pair_expire", [keys.pairs_pending(), keys.events(keys.BUS)], [now, REAP_BATCH, self.maxlen]
+        )
+        return [_decode(r) for r in raws]
+
     async def list(self, *, agent_id: str | None, status: str | None, limit: int) -> list[Pair]:
         """Newest first."""
         if agent_id:
@@ -169,9 +176,3 @@ class PairStore:
                     if status is None or pair.status == status:
                         out.append(pair)
         return out[:limit]
-
-    async def expire_due(self, now: int) -> list[Pair]:
-        raws = await self.scripts.run(
-            "pair_expire", [keys.pairs_pending(), keys.events(keys.BUS)], [now, REAP_BATCH, self.maxlen]
-        )
-        return [_decode(r) for r in raws]

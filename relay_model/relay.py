@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
+from . import work_reaper  # noqa: F401  (registers the task, pool and pair reaper steps)
 from .activity import ActivityStore
 from .agents import AgentStore
 from .automation_dispatch import ensure_consumer_groups
@@ -22,7 +23,6 @@ from .recipe_runner import RecipeRunner
 from .scripts import Scripts
 from .settings import Settings
 from .tasks import TaskStore
-from .work_reaper import release_expired_task_claims as _register_work_reaper_steps  # noqa: F401
 
 
 class Relay:

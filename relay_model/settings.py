@@ -67,6 +67,7 @@ class Settings:
     callback_backoff_ms: int = 1000
     callback_backoff_max_ms: int = 300_000
     pair_ttl_ms: int = 10 * 60 * 1000
+    callback_retention: int = 10_000
 
     @property
     def effective_queue_url(self) -> str:
@@ -100,4 +101,5 @@ class Settings:
             callback_backoff_ms=_int("AGENT_RELAY_CALLBACK_BACKOFF_MS", 1000),
             callback_backoff_max_ms=_int("AGENT_RELAY_CALLBACK_BACKOFF_MAX_MS", 300_000),
             pair_ttl_ms=_int("AGENT_RELAY_PAIR_TTL_MS", 10 * 60 * 1000),
+            callback_retention=_int("AGENT_RELAY_CALLBACK_RETENTION", 10_000),
         )

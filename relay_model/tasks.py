@@ -14,12 +14,13 @@ from msgspec import Meta
 from redis.asyncio import Redis
 
 from . import keys, scripts
+from .activity import ActivityInput
 from .base import Input, Model
 from .clock import now_ms
 from .errors import NotFound
 from .lua_libs import register_lua_library
 from .scripts import Scripts
-from .validation import Id, JsonObject, PositiveInt, check_json_size
+from .validation import Id, JsonObject, check_json_size
 
 TASK_STATUSES: Final = ("open", "claimed", "in_progress", "blocked", "orphaned", "done", "failed", "canceled")
 TASK_SEVERITIES: Final = ("info", "warning", "critical")
@@ -30,6 +31,9 @@ Title = Annotated[str, Meta(min_length=1, max_length=200)]
 TaskBody = Annotated[str, Meta(max_length=20_000)]
 Note = Annotated[str, Meta(max_length=4000)]
 TypeName = Annotated[str, Meta(min_length=1, max_length=120)]
+# Deadlines are computed in Lua doubles and printed with 14 significant digits: keep them exact.
+MAX_TTL_MS: Final = 30 * 24 * 3600 * 1000
+TtlMs = Annotated[int, Meta(ge=1, le=MAX_TTL_MS)]
 
 # Listings examine at most this many index entries, so a rare filter stays cheap.
 LIST_SCAN_BUDGET = 5000
@@ -108,7 +112,7 @@ class TaskStatusInput(Input):
 
 class TaskClaimInput(Input):
     agent_id: Id
-    ttl_ms: PositiveInt | None = None
+    ttl_ms: TtlMs | None = None
 
 
 class NewTask(msgspec.Struct, kw_only=True):
@@ -123,6 +127,21 @@ class NewTask(msgspec.Struct, kw_only=True):
     external_id: str = ""
     type: str = ""
     metadata: JsonObject | None = None
+
+
+def task_activity(task: Task, title: str, agent_id: str | None = None) -> ActivityInput:
+    """The activity-feed entry people read for a task change (the live event is `task.*`)."""
+    return ActivityInput(
+        kind="task",
+        title=title,
+        body=task.title,
+        meta=str(task.id),
+        icon="ti-checklist",
+        view="tasks",
+        agent_id=agent_id or task.claimed_by or task.target,
+        metadata={"taskId": task.id, "status": task.status, "severity": task.severity, "source": task.source},
+        client_id=f"server-task-{task.id}-{task.status}-{task.updated_at}",
+    )
 
 
 _encode = msgspec.json.Encoder().encode
@@ -192,46 +211,6 @@ class TaskStore:
             raise NotFound("task not found")
         return task
 
-    async def list(
-        self,
-        *,
-        limit: int,
-        before: int | None = None,
-        status: str | None = None,
-        target: str | None = None,
-        channel: str | None = None,
-        source: str | None = None,
-        claimed_by: str | None = None,
-    ) -> list[Task]:
-        """Newest first, through the most selective index a filter names."""
-        if claimed_by:
-            index = keys.tasks_by("claimedBy", claimed_by)
-        elif target:
-            index = keys.tasks_by("target", target)
-        elif channel:
-            index = keys.tasks_by("channel", channel)
-        elif source:
-            index = keys.tasks_by("source", source)
-        elif status:
-            index = keys.tasks_by("status", status)
-        else:
-            index = keys.tasks_all()
-        raws = await self.scripts.run(
-            "tasks_list",
-            [index],
-            [
-                limit,
-                "" if before is None else before,
-                status or "",
-                target or "",
-                channel or "",
-                source or "",
-                claimed_by or "",
-                LIST_SCAN_BUDGET,
-            ],
-        )
-        return decode_tasks(raws)
-
     async def history(self, task_id: int) -> list[TaskEvent]:
         pipe = self.redis.pipeline(transaction=False)
         pipe.exists(keys.task(task_id))
@@ -274,6 +253,46 @@ class TaskStore:
         ids = await self.scripts.run(
             "task_orphan",
             [keys.task_claims(), keys.task_claimants(), keys.events(keys.TASK), *self._cb_keys()],
-            [now, self.maxlen, self.callbacks, *gone_agents],
+            [now, self.maxlen, self.callbacks, REAP_BATCH, *gone_agents],
         )
         return [int(i) for i in ids]
+
+    async def list(
+        self,
+        *,
+        limit: int,
+        before: int | None = None,
+        status: str | None = None,
+        target: str | None = None,
+        channel: str | None = None,
+        source: str | None = None,
+        claimed_by: str | None = None,
+    ) -> list[Task]:
+        """Newest first, through the most selective index a filter names."""
+        if claimed_by:
+            index = keys.tasks_by("claimedBy", claimed_by)
+        elif target:
+            index = keys.tasks_by("target", target)
+        elif channel:
+            index = keys.tasks_by("channel", channel)
+        elif source:
+            index = keys.tasks_by("source", source)
+        elif status:
+            index = keys.tasks_by("status", status)
+        else:
+            index = keys.tasks_all()
+        raws = await self.scripts.run(
+            "tasks_list",
+            [index],
+            [
+                limit,
+                "" if before is None else before,
+                status or "",
+                target or "",
+                channel or "",
+                source or "",
+                claimed_by or "",
+                LIST_SCAN_BUDGET,
+            ],
+        )
+        return decode_tasks(raws)

@@ -39,7 +39,9 @@ def integration_resolver(integrations: tuple[Integration, ...]) -> Resolver:
         integ = find_by_token(integrations, token)
         if integ is None:
             return None
-        return Principal(role=INTEGRATION_ROLE, sub=integ.name, scopes=INTEGRATION_BASE_SCOPES | set(integ.scopes))
+        # "*" in an integration's scopes means every integration scope (has_scope), never admin access.
+        api_scopes = {s for s in integ.scopes if s != "*"}
+        return Principal(role=INTEGRATION_ROLE, sub=integ.name, scopes=INTEGRATION_BASE_SCOPES | api_scopes)
 
     return resolve
 

@@ -9,6 +9,7 @@ from litestar import Controller, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from relay_api.deps import RelayDep
+from relay_model.errors import Invalid
 from relay_model.integration_events import notify_target
 from relay_model.tasks import (
     CreateTaskInput,
@@ -18,6 +19,7 @@ from relay_model.tasks import (
     TaskEvent,
     TaskStatus,
     TaskStatusInput,
+    task_activity,
 )
 
 
@@ -56,6 +58,9 @@ class TaskController(Controller):
     @post("/", name="tasks:create", opt={"scope": "tasks:write"}, status_code=201)
     async def create(self, relay: RelayDep, data: JSONBody[CreateTaskInput]) -> Task:
         """Create a task (status open). A target agent is told with a `task` message."""
+        if data.source and any(i.name == data.source for i in relay.settings.integrations):
+            # An integration's tasks (and callbacks) come only through its own token.
+            raise Invalid(f"source {data.source} is an integration; post its events to /api/integrations/events")
         task, _ = await relay.tasks.create(
             NewTask(
                 title=data.title,
@@ -69,6 +74,7 @@ class TaskController(Controller):
             )
         )
         await notify_target(relay, task)
+        await relay.activity.add(task_activity(task, "Task created"))
         return task
 
     @get("/{task_id:int}", name="tasks:get", opt={"scope": "tasks:read"})
@@ -84,7 +90,9 @@ class TaskController(Controller):
     async def set_status(self, relay: RelayDep, task_id: FromPath[int], data: JSONBody[TaskStatusInput]) -> Task:
         """`open` releases the claim; `claimed`/`in_progress`/`blocked` with `agentId` hold (and renew) it;
         a live claim of another agent refuses the change with 409."""
-        return await relay.tasks.set_status(task_id, data.status, data.agent_id, data.note)
+        task = await relay.tasks.set_status(task_id, data.status, data.agent_id, data.note)
+        await relay.activity.add(task_activity(task, f"Task {task.status.replace('_', ' ')}", data.agent_id))
+        return task
 
     @post("/{task_id:int}/claim", name="tasks:claim", opt={"scope": "tasks:write"}, status_code=200)
     async def claim(self, relay: RelayDep, task_id: FromPath[int], data: JSONBody[TaskClaimInput]) -> TaskResult:

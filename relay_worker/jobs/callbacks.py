@@ -27,4 +27,6 @@ async def deliver_callbacks(ctx: dict[str, Any]) -> int:
     relay: Relay = ctx["relay"]
     if not any(i.callback_url for i in relay.settings.integrations):
         return 0
-    return await relay.callbacks.deliver_due(relay.settings.integrations, retry_policy(relay.settings))
+    made = await relay.callbacks.deliver_due(relay.settings.integrations, retry_policy(relay.settings))
+    await relay.callbacks.trim(relay.settings.callback_retention)
+    return made

@@ -6,10 +6,7 @@ import asyncio
 import hashlib
 import hmac
 import json
-import threading
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -22,54 +19,15 @@ from relay_model.integrations import Integration
 from relay_model.relay import Relay
 from relay_model.settings import Settings
 from tests.conftest import ADMIN_TOKEN, AUTH
+from tests.receiver import Receiver, callback_receiver
 
 POLICY = RetryPolicy(max_attempts=3, backoff_ms=60_000, backoff_max_ms=600_000, timeout_s=2.0, lease_ms=30_000)
 
 
-@dataclass
-class Receiver:
-    """A callback receiver: answers each POST with the next queued status (default 200)."""
-
-    statuses: list[int] = field(default_factory=list)
-    hits: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
-    port: int = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    rec = Receiver()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("content-length", "0")))
-            rec.hits.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
-            if self.path == "/moved":
-                self.send_response(302)
-                self.send_header("Location", "/target")
-                self.end_headers()
-                return
-            status = rec.statuses.pop(0) if rec.statuses else 200
-            self.send_response(status)
-            self.send_header("content-length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    rec.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with callback_receiver() as rec:
         yield rec
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _integrations(receiver: Receiver) -> tuple[Integration, ...]:
@@ -183,7 +141,7 @@ async def test_redirect_is_not_followed(setup, receiver: Receiver) -> None:  # t
 
 
 async def test_filters_follow_dispatch_task_callbacks(setup, receiver: Receiver) -> None:  # type: ignore[no-untyped-def]
-    c, relay, integrations = setup
+    c, _, integrations = setup
     await c.post("/api/agents", json={"id": "ops", "kind": "channel"})
     await c.post("/api/agents", json={"id": "backend"})
     await c.post("/api/channel-bindings", json={"channelId": "ops", "target": "backend"})
@@ -224,3 +182,16 @@ async def test_a_lost_lease_records_nothing(setup, receiver: Receiver) -> None: 
     assert await relay.callbacks.finish(str(row[0]), "first", "delivered", attempt, None) is False
     (d,) = (await c.get("/api/integrations/deliveries")).json()
     assert d["status"] == "pending" and d["attemptLog"] == []
+
+
+async def test_retention_forgets_oldest_settled_deliveries(setup, receiver: Receiver) -> None:  # type: ignore[no-untyped-def]
+    c, relay, integrations = setup
+    for i in range(4):
+        await _event(c, integrations[0], target="backend", externalId=f"r{i}")
+    await relay.callbacks.deliver_due(integrations, POLICY)
+    await _event(c, integrations[0], target="backend", externalId="r4")  # still pending
+    assert await relay.callbacks.trim(keep=2) == 3
+    listed = (await c.get("/api/integrations/deliveries")).json()
+    assert [(d["id"], d["status"]) for d in listed] == [(5, "pending"), (4, "delivered")]
+    assert await relay.redis.exists(keys.callback(1), keys.callback_attempts(1)) == 0
+    assert (await c.get("/api/integrations/deliveries?status=delivered")).json()[0]["id"] == 4

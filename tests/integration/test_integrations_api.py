@@ -61,9 +61,7 @@ async def test_auth(iclient: AsyncTestClient) -> None:  # type: ignore[type-arg]
     assert r.status_code == 200
     r = await _event(iclient, NARROW, target="backend")
     assert (r.status_code, r.json()) == (403, {"error": "integration token lacks scope tasks:write"})
-    r = await iclient.post(
-        "/api/integrations/events", json={}, headers={"Authorization": "Bearer nope-nope-nope-nope"}
-    )
+    r = await iclient.post("/api/integrations/events", json={}, headers={"Authorization": "Bearer nope-nope-nope-nope"})
     assert r.status_code == 401
 
 
@@ -127,7 +125,8 @@ async def test_channel_targets_resolve_through_one_binding(iclient: AsyncTestCli
     await iclient.post("/api/channel-bindings", json={"channelId": "fanout", "target": "tag:x"})
     r = await _event(iclient, ALERTS, target="channel:fanout")
     assert r.json() == {
-        "error": "channel fanout binding resolves to tag:x; integration channel targets must resolve to one backend agent"
+        "error": "channel fanout binding resolves to tag:x; "
+        "integration channel targets must resolve to one backend agent"
     }
     await iclient.post("/api/channel-bindings", json={"channelId": "pool", "target": "pool:empty"})
     r = await _event(iclient, ALERTS, target="channel:pool")
@@ -167,3 +166,27 @@ async def test_rate_limit(redis: Redis, redis_url: str, monkeypatch: pytest.Monk
         assert r.headers["retry-after"] == "30"
         # Counted per integration.
         assert (await _event(c, ALERTS, target="backend")).status_code == 201
+
+
+async def test_broadcast_and_deliveries_need_their_scopes(iclient: AsyncTestClient) -> None:  # type: ignore[type-arg]
+    r = await iclient.post("/api/system/broadcast", json={"body": "x"}, headers=bearer(OPEN))
+    assert (r.status_code, r.json()) == (403, {"error": "token lacks scope system:admin"})
+    r = await iclient.get("/api/integrations/deliveries", headers=bearer(OPEN))
+    assert r.status_code == 403
+    r = await iclient.get("/api/integrations/deliveries?status=lost")
+    assert r.json() == {"error": "status must be one of: pending, delivered, failed"}
+    r = await iclient.get("/api/integrations/deliveries?limit=0")
+    assert r.json() == {"error": "limit must be an integer between 1 and 500"}
+
+
+async def test_api_tasks_cannot_pose_as_an_integration(iclient: AsyncTestClient) -> None:  # type: ignore[type-arg]
+    r = await iclient.post("/api/tasks", json={"title": "x", "source": "alerts"})
+    assert (r.status_code, r.json()) == (
+        400,
+        {"error": "source alerts is an integration; post its events to /api/integrations/events"},
+    )
+    wildcard = Integration(name="wild", token="wild-token-0123456789", scopes=("*",))
+    from relay_api.controllers.integrations import integration_resolver
+
+    principal = await integration_resolver((wildcard,))(wildcard.token)
+    assert principal is not None and principal.has("integrations:write") and not principal.has("agents:read")

@@ -104,3 +104,25 @@ async def test_system_broadcast(client: AsyncTestClient) -> None:  # type: ignor
         assert [m["body"] for m in inbox] == ["relay restarts at 18:00"]
     feed = (await client.get("/api/activity?kind=operator")).json()
     assert [e["title"] for e in feed] == ["System broadcast"]
+
+
+async def test_reap_once_runs_these_steps(client: AsyncTestClient, relay: Relay) -> None:  # type: ignore[type-arg]
+    from relay_model.reaper import reap_once
+
+    await _agents(client, "gone")
+    t1 = (await client.post("/api/tasks", json={"title": "a"})).json()
+    t2 = (await client.post("/api/tasks", json={"title": "b"})).json()
+    await client.post(f"/api/tasks/{t1['id']}/claim", json={"agentId": "x", "ttlMs": 1})
+    await client.post(f"/api/tasks/{t2['id']}/claim", json={"agentId": "gone"})
+    await client.patch("/api/agents/gone/status", json={"status": "offline"})
+    report = await reap_once(relay, now=now_ms() + 1000)
+    assert report.released_task_ids == [t1["id"]]
+    assert report.released_orphaned_task_ids == [t2["id"]]
+    body = msgspec_json(report)
+    assert body["releasedTaskIds"] == [t1["id"]] and body["releasedOrphanedTaskIds"] == [t2["id"]]
+
+
+def msgspec_json(value: object) -> dict:  # type: ignore[type-arg]
+    import msgspec
+
+    return msgspec.json.decode(msgspec.json.encode(value))  # type: ignore[no-any-return]

@@ -58,8 +58,12 @@ async def test_validation_texts(client: AsyncTestClient) -> None:  # type: ignor
     assert r.json() == {"error": "JSON object body required"}
     r = await client.patch(f"/api/tasks/{t['id']}/status", json={"status": "done", "note": "x" * 4001})
     assert r.json() == {"error": "note must be at most 4000 characters"}
+    r = await client.patch(f"/api/tasks/{t['id']}/status", json={"status": "in_progress"})
+    assert (r.status_code, r.json()) == (400, {"error": "agentId required"})
     r = await client.post(f"/api/tasks/{t['id']}/claim", json={"agentId": "a", "ttlMs": 0})
     assert r.json() == {"error": "ttlMs must be a positive integer"}
+    r = await client.post(f"/api/tasks/{t['id']}/claim", json={"agentId": "a", "ttlMs": 2**53 - 1})
+    assert r.json() == {"error": "ttlMs must be an integer <= 2592000000"}
     assert (await client.get("/api/tasks/999")).json() == {"error": "task not found"}
     assert (await client.patch("/api/tasks/999/status", json={"status": "done"})).status_code == 404
     assert (await client.post("/api/tasks/999/claim", json={"agentId": "a"})).status_code == 404
@@ -99,6 +103,9 @@ async def test_claim_status_and_history(client: AsyncTestClient) -> None:  # typ
     ]
     assert history[3]["note"] == "on it" and history[3]["agentId"] == "a" and history[3]["previousStatus"] == "claimed"
     assert [h["id"] for h in history] == [1, 2, 3, 4, 5, 6]
+    feed = (await client.get("/api/activity?kind=task")).json()
+    assert [e["title"] for e in feed] == ["Task open", "Task done", "Task in progress", "Task created"]
+    assert feed[1]["metadata"] == {"taskId": t["id"], "status": "done", "severity": "info", "source": "api"}
 
 
 async def test_concurrent_claims_have_one_winner(client: AsyncTestClient) -> None:  # type: ignore[type-arg]

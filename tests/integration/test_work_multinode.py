@@ -20,7 +20,8 @@ from relay_model.relay import Relay
 from relay_model.settings import Settings
 from relay_model.work_reaper import move_pool_slots
 from tests.conftest import ADMIN_TOKEN, AUTH
-from tests.procs import api_nodes, relay_env
+from tests.procs import api_nodes, relay_env, workers
+from tests.receiver import Receiver, callback_receiver
 
 pytestmark = pytest.mark.multinode
 
@@ -128,3 +129,24 @@ async def test_pool_slot_moves_when_its_agent_dies(redis: Redis, redis_url: str,
                 assert listed[0]["poolAgentId"] == "p2"
             r = await http.post(a.url + "/api/channels/slack/events", json={"body": "page"})
             assert [m["to"] for m in r.json()["messages"]] == ["p2"]
+
+
+async def test_worker_process_delivers_callbacks(redis: Redis, redis_url: str, tmp_path: Path) -> None:
+    with callback_receiver() as receiver:
+        await _worker_delivers(redis_url, tmp_path, receiver)
+
+
+async def _worker_delivers(redis_url: str, tmp_path: Path, receiver: Receiver) -> None:
+    hook = {**HOOK, "callbackUrl": receiver.url + "/hook", "secret": "s3cret"}
+    env = relay_env(redis_url, ADMIN_TOKEN, AGENT_RELAY_INTEGRATIONS=json.dumps([hook]))
+    with api_nodes(1, env, tmp_path) as (node,), workers(1, env, tmp_path) as (worker,):
+        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {HOOK['token']}"}, timeout=10) as http:
+            r = await http.post(node.url + "/api/integrations/events", json={"target": "x", "title": "deploy"})
+            assert r.status_code == 201
+        deadline = time.monotonic() + 20
+        while not receiver.hits and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        assert receiver.hits, worker.log()
+        path, headers, body = receiver.hits[0]
+        assert path == "/hook" and json.loads(body)["task"]["title"] == "deploy"
+        assert headers["x-agent-relay-signature"].startswith("sha256=")
