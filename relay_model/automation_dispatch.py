@@ -109,6 +109,8 @@ async def _perform_command(relay: Relay, body: CreateCommandInput, result: Dispa
 
 
 async def _perform_recipe(relay: Relay, body: RecipeStartInput, result: DispatchResult) -> RunCreated:
+    if body.started_by is None:
+        body = msgspec.structs.replace(body, started_by=f"automation:{result.automation.id}")
     started = await relay.recipes.start(body)
     result.instance, result.commands = started.instance, started.commands
     return RunCreated(recipe_instance_id=started.instance.id, command_ids=[c.id for c in started.commands])

@@ -257,6 +257,8 @@ class RecipeRunner:
                     raise Invalid("orchestrator not found")
                 if provider not in orch.providers:
                     raise Invalid(f"orchestrator {orch.id} does not offer provider: {provider}")
+                if orch.status != "online":
+                    raise Invalid("orchestrator is offline")
             else:
                 orch = next((o for o in orchestrators if o.status == "online" and provider in o.providers), None)
                 if orch is None:

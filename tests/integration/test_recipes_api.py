@@ -253,6 +253,7 @@ async def test_inline_recipe_and_recipe_automation(rclient: AsyncTestClient) -> 
     ).json()
     body = (await rclient.post(f"/api/automations/{auto['id']}/run")).json()
     assert body["run"]["status"] == "succeeded" and body["instance"]["recipeName"] == "pair"
+    assert body["instance"]["startedBy"] == f"automation:{auto['id']}"
     assert body["run"]["created"]["recipeInstanceId"] == body["instance"]["id"]
     assert len(body["run"]["created"]["commandIds"]) == 2
     cmd_auto = await rclient.post(
