@@ -145,6 +145,7 @@ class _Doc(msgspec.Struct, kw_only=True, rename="camel", omit_defaults=False):
 
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(RecipeInstance).decode
+_decode_list = msgspec.json.Decoder(list[RecipeInstance]).decode
 _decode_recipe = msgspec.json.Decoder(Recipe).decode
 
 
@@ -211,16 +212,15 @@ class RecipeRunner:
         return _decode(raw)
 
     async def list(self, *, status: str | None = None, limit: int = 100) -> builtins.list[RecipeInstance]:
-        """Newest first."""
+        """Newest first, read in one script call."""
         index = keys.recipe_instances_by_status(status) if status else keys.recipe_instances()
         ids = await self.relay.redis.zrevrange(index, 0, limit - 1)
-        found: builtins.list[RecipeInstance] = []
-        for instance_id in ids:
-            try:
-                found.append(await self.get(instance_id))
-            except NotFound:
-                continue
-        return found
+        if not ids:
+            return []
+        (raws,) = await self.relay.scripts.run_checked(
+            "recipe_instance", [keys.recipe_instance(i) for i in ids], ["many", now_ms(), self.maxlen]
+        )
+        return _decode_list("[" + ",".join(raws) + "]") if raws else []
 
     async def _recipe_of(self, instance_id: str) -> Recipe:
         raw = await self.relay.redis.hget(keys.recipe_instance(instance_id), "recipe")  # type: ignore[misc]

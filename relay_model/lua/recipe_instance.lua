@@ -13,6 +13,7 @@
 --   reissue 4 step id, 5 cutoff ms   -> {'ok', 1, attempt} when the step has been `issuing` since before the
 --           cutoff (the node creating its command died) and this caller now owns issuing it; else {'ok', 0, ''}
 --   get                              -> {'ok', instance json} | {'err', '404', text}
+--   many    (KEYS are instance hashes) -> {'ok', list of instance json, missing ones left out}
 -- issued: flat list of step id, attempt pairs whose command the caller must now create and attach.
 -- cancel: command ids still open in the instance. shutdown: flat list of role, agent id pairs still alive.
 -- Step statuses: waiting -> issuing -> running -> succeeded | failed; canceled when the instance ends first.
@@ -135,6 +136,15 @@ local function wind_down(g)
     end
   end
   return cancel, shutdown
+end
+
+if op == 'many' then
+  local out = {}
+  for _, k in ipairs(KEYS) do
+    key = k
+    if redis.call('EXISTS', key) == 1 then out[#out + 1] = instance_json(graph()) end
+  end
+  return { 'ok', out }
 end
 
 if op == 'start' then

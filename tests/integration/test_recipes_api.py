@@ -256,6 +256,9 @@ async def test_inline_recipe_and_recipe_automation(rclient: AsyncTestClient) -> 
     assert body["instance"]["startedBy"] == f"automation:{auto['id']}"
     assert body["run"]["created"]["recipeInstanceId"] == body["instance"]["id"]
     assert len(body["run"]["created"]["commandIds"]) == 2
+    listed = (await rclient.get("/api/recipes/instances")).json()
+    assert [(i["recipeName"], i["status"]) for i in listed] == [("pair", "running"), ("solo", "succeeded")]
+    assert [i["recipeName"] for i in (await rclient.get("/api/recipes/instances?status=running")).json()] == ["pair"]
     cmd_auto = await rclient.post(
         "/api/automations",
         json={
