@@ -233,6 +233,13 @@ class ChannelStore:
         changes, _ = await self._evaluate("agent", keys.pool_unclaimed(), agent_id)
         return changes
 
+    async def agent_deleted(self, agent: AgentCard) -> None:
+        """A deleted agent gives up its pool slots; a deleted channel takes its bindings with it."""
+        await self.agent_changed(agent.id)
+        if agent.kind == "channel":
+            for binding in await self.list(agent.id):
+                await self.unbind(binding.id)
+
     async def evaluate_due(self) -> list[PoolChange]:
         """Reaper: slots held by agents that are no longer live, and unclaimed slots."""
         changes, _ = await self._evaluate("due", keys.pool_unclaimed())

@@ -27,6 +27,7 @@ from typing import Annotated, Any
 import msgspec
 import yaml
 from msgspec import Meta
+from redis.asyncio import Redis
 
 from . import keys
 from .base import Input, Model
@@ -172,7 +173,7 @@ def callback_filters(integrations: tuple[Integration, ...]) -> str:
     return json.dumps(cfg, separators=(",", ":")) if cfg else ""
 
 
-async def count_request(redis: Any, name: str, now_ms: int) -> tuple[int, int]:
+async def count_request(redis: Redis, name: str, now_ms: int) -> tuple[int, int]:
     """Count one request in the integration's current clock minute, across every node.
 
     Returns (requests so far this minute, seconds until the minute ends).

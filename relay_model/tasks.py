@@ -245,7 +245,8 @@ class TaskStore:
         return [int(i) for i in ids]
 
     async def claimants(self) -> list[str]:
-        return sorted(await self.redis.smembers(keys.task_claimants()))
+        members: set[str] = await self.redis.smembers(keys.task_claimants())  # type: ignore[misc]
+        return sorted(members)
 
     async def release_orphans(self, now: int, gone_agents: list[str]) -> list[int]:
         if not gone_agents:

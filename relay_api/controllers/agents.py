@@ -131,7 +131,8 @@ class AgentController(Controller):
     async def delete_agent(self, relay: RelayDep, agent_id: FromPath[str]) -> Ok:
         if agent_id in BUILTIN_IDS:
             raise Invalid("built-in agents cannot be deleted")
-        if await relay.agents.delete(agent_id) is None:
+        deleted = await relay.agents.delete(agent_id)
+        if deleted is None:
             raise NotFound("agent not found")
-        await relay.channels.agent_changed(agent_id)
+        await relay.channels.agent_deleted(deleted)
         return Ok()

@@ -10,6 +10,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from relay_api.auth import Authenticator, Principal, Resolver, principal_of
+from relay_api.deps import RelayDep
 from relay_model.callbacks import Delivery
 from relay_model.clock import now_ms
 from relay_model.errors import Forbidden, RateLimited, Unauthorized
@@ -26,8 +27,6 @@ from relay_model.integrations import (
 from relay_model.messages import Message
 from relay_model.settings import Settings
 from relay_model.tasks import Task
-
-from ..deps import RelayDep
 
 INTEGRATION_ROLE = "integration"
 # Every integration token may post events; its configured scopes add what else it may do.

@@ -91,7 +91,8 @@ class TaskController(Controller):
         """`open` releases the claim; `claimed`/`in_progress`/`blocked` with `agentId` hold (and renew) it;
         a live claim of another agent refuses the change with 409."""
         task = await relay.tasks.set_status(task_id, data.status, data.agent_id, data.note)
-        await relay.activity.add(task_activity(task, f"Task {task.status.replace('_', ' ')}", data.agent_id))
+        title = "Task reopened" if task.status == "open" else f"Task {task.status.replace('_', ' ')}"
+        await relay.activity.add(task_activity(task, title, data.agent_id))
         return task
 
     @post("/{task_id:int}/claim", name="tasks:claim", opt={"scope": "tasks:write"}, status_code=200)

@@ -162,3 +162,30 @@ async def test_reaper_moves_slots_of_agents_that_went_stale(client: AsyncTestCli
     before = await relay.redis.xlen(keys.events(keys.BUS))
     await move_pool_slots(relay, now_ms(), ReapReport())
     assert await relay.redis.xlen(keys.events(keys.BUS)) == before
+
+
+async def test_deleting_the_holder_moves_the_slot(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+    await _channel(client)
+    for agent in ("p1", "p2"):
+        await client.post("/api/agents", json={"id": agent, "tags": ["pool:x"]})
+    await _bind(client, "pool:x")
+    await client.delete("/api/agents/p1")
+    assert (await client.get("/api/channel-bindings")).json()[0]["poolAgentId"] == "p2"
+    await client.delete("/api/agents/slack")
+    assert (await client.get("/api/channel-bindings")).json() == []
+    await _channel(client)
+    await _bind(client, "pool:x")
+    # An exclusive binding refuses company.
+    r = await client.post("/api/channel-bindings", json={"channelId": "slack", "target": "tag:y", "mode": "broadcast"})
+    assert (r.status_code, r.json()) == (409, {"error": "channel slack already has an exclusive binding"})
+
+
+async def test_slots_are_spread_over_eligible_agents(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+    for cid in ("c1", "c2"):
+        await _channel(client, cid)
+    for agent in ("p1", "p2"):
+        await client.post("/api/agents", json={"id": agent, "tags": ["pool:x"]})
+    await client.patch("/api/agents/p1/status", json={"status": "busy"})  # busy is still eligible
+    b1 = await _bind(client, "pool:x", cid="c1")
+    b2 = await _bind(client, "pool:x", cid="c2")
+    assert (b1["poolAgentId"], b2["poolAgentId"]) == ("p1", "p2")

@@ -104,7 +104,7 @@ async def test_claim_status_and_history(client: AsyncTestClient) -> None:  # typ
     assert history[3]["note"] == "on it" and history[3]["agentId"] == "a" and history[3]["previousStatus"] == "claimed"
     assert [h["id"] for h in history] == [1, 2, 3, 4, 5, 6]
     feed = (await client.get("/api/activity?kind=task")).json()
-    assert [e["title"] for e in feed] == ["Task open", "Task done", "Task in progress", "Task created"]
+    assert [e["title"] for e in feed] == ["Task reopened", "Task done", "Task in progress", "Task created"]
     assert feed[1]["metadata"] == {"taskId": t["id"], "status": "done", "severity": "info", "source": "api"}
 
 
@@ -161,3 +161,13 @@ async def test_reaper_releases_tasks_of_offline_claimants(client: AsyncTestClien
     await release_orphaned_tasks(relay, now_ms(), again)
     assert again.released_orphaned_task_ids == []
     assert await relay.tasks.claimants() == ["alive"]
+
+
+async def test_an_expired_claim_can_be_taken_over_before_the_reaper_runs(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+    t = await _task(client)
+    await client.post(f"/api/tasks/{t['id']}/claim", json={"agentId": "a", "ttlMs": 1})
+    await asyncio.sleep(0.01)
+    r = await client.post(f"/api/tasks/{t['id']}/claim", json={"agentId": "b"})
+    assert r.status_code == 200 and r.json()["task"]["claimedBy"] == "b"
+    assert [x["id"] for x in (await client.get("/api/tasks?claimedBy=a")).json()] == []
+    assert [x["id"] for x in (await client.get("/api/tasks?claimedBy=b")).json()] == [t["id"]]
