@@ -16,7 +16,9 @@ expected values matches any of them. An automation sees only events emitted afte
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -55,6 +57,8 @@ CONSUMER_GROUP = "automations"
 # A pending event not acknowledged for this long (its worker died) is taken over by another.
 EVENT_RECLAIM_IDLE_MS = 60_000
 EVENT_BATCH = 200
+# Scheduled runs one worker dispatches at once.
+DISPATCH_CONCURRENCY = 16
 TRIGGER_GROUPS = tuple(g for g in keys.EVENT_GROUPS if g != keys.AUTO)
 
 
@@ -192,39 +196,56 @@ async def run_now(relay: Relay, automation_id: str) -> DispatchResult:
     return result
 
 
-async def dispatch_due(relay: Relay, *, grace_ms: int, now: int | None = None, rounds: int = 20) -> list[AutomationRun]:
-    """Fire every due slot once. A slot late by more than `grace_ms` is a misfire (see automation_schedule)."""
+async def _fire_slot(relay: Relay, automation: Automation, score: int, at: int, grace_ms: int) -> AutomationRun | None:
+    assert isinstance(automation.trigger, ScheduleTrigger)
+    trig = automation.trigger
+    firing = plan_firing(trig.cron, trig.timezone, score, at, grace_ms)
+    try:
+        result = await dispatch(
+            relay,
+            automation,
+            trigger="schedule",
+            mode="slot",
+            occasion=f"slot:{firing.slot}",
+            expected=score,
+            next_at=firing.next,
+            scheduled_for=firing.slot,
+            catch_up=firing.catch_up,
+        )
+    except NotFound:
+        return None
+    return result.run if result is not None else None
+
+
+async def dispatch_due(
+    relay: Relay, *, grace_ms: int, now: int | None = None, rounds: int = 20, batch: int = 100
+) -> list[AutomationRun]:
+    """Fire every due slot once. A slot late by more than `grace_ms` is a misfire (see automation_schedule).
+
+    A batch is dispatched concurrently (bounded) and in random order, so several workers that read the
+    same due entries mostly claim different ones instead of queueing behind each other's CAS.
+    """
     fired: list[AutomationRun] = []
+    gate = asyncio.Semaphore(DISPATCH_CONCURRENCY)
+
+    async def fire(automation: Automation, score: int, at: int) -> AutomationRun | None:
+        async with gate:
+            return await _fire_slot(relay, automation, score, at, grace_ms)
+
     for _ in range(rounds):
         at = now if now is not None else now_ms()
-        due = await relay.automations.due(at)
+        due = await relay.automations.due(at, limit=batch)
         if not due:
             break
         found = {a.id: a for a in await relay.automations.get_many([aid for aid, _ in due])}
-        for automation_id, score in due:
-            automation = found.get(automation_id)
-            if automation is None or not isinstance(automation.trigger, ScheduleTrigger):
-                await relay.redis.zrem(keys.automations_due(), automation_id)
-                continue
-            trig = automation.trigger
-            firing = plan_firing(trig.cron, trig.timezone, score, at, grace_ms)
-            try:
-                result = await dispatch(
-                    relay,
-                    automation,
-                    trigger="schedule",
-                    mode="slot",
-                    occasion=f"slot:{firing.slot}",
-                    expected=score,
-                    next_at=firing.next,
-                    scheduled_for=firing.slot,
-                    catch_up=firing.catch_up,
-                )
-            except NotFound:
-                continue
-            if result is not None:
-                fired.append(result.run)
-        if now is not None:
+        stale = [aid for aid, _ in due if not isinstance(getattr(found.get(aid), "trigger", None), ScheduleTrigger)]
+        if stale:
+            await relay.redis.zrem(keys.automations_due(), *stale)
+        jobs = [(found[aid], score) for aid, score in due if aid not in stale]
+        random.shuffle(jobs)
+        runs = await asyncio.gather(*(fire(automation, score, at) for automation, score in jobs))
+        fired.extend(run for run in runs if run is not None)
+        if now is not None and len(due) < batch:
             break
     return fired
 
