@@ -24,7 +24,7 @@ import builtins
 import re
 import uuid
 from collections.abc import Callable
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import msgspec
 from redis.asyncio import Redis
@@ -35,9 +35,13 @@ from .base import Input, Model
 from .clock import now_ms
 from .errors import Invalid, NotFound
 from .messages import SendMessageInput
+from .reaper import ReapReport, register_step
 from .scripts import Scripts
 from .tasks import CreateTaskInput
 from .validation import JsonObject, check_json_size
+
+if TYPE_CHECKING:
+    from .relay import Relay
 
 scripts.register_templates(
     {
@@ -53,6 +57,9 @@ RUN_STATUSES: Final = ("running", "succeeded", "failed")
 RUNS_KEPT_PER_AUTOMATION: Final = 1000
 FIRED_KEY_TTL_S: Final = 7 * 24 * 3600
 RUN_SCAN_BUDGET: Final = 5000
+# A run still `running` this long after it started lost its worker (dispatch takes milliseconds).
+ABANDONED_RUN_MS: Final = 5 * 60 * 1000
+ABANDONED_TEXT: Final = "the worker stopped before the run finished; its action may or may not have happened"
 _EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 
 
@@ -408,6 +415,7 @@ class AutomationStore:
                 keys.automation_runs(),
                 keys.automation_fired(automation.id, occasion or "manual"),
                 keys.automation_runs_of(automation.id),
+                keys.automation_runs_running(),
             ],
             [
                 run.started_at,
@@ -425,15 +433,41 @@ class AutomationStore:
             return None
         return _decode(result[1])
 
-    async def finish_run(self, run: AutomationRun, extra: dict[str, Any]) -> Automation | None:
+    async def finish_run(
+        self, run: AutomationRun, extra: dict[str, Any], *, only_if_running: bool = False
+    ) -> Automation | None:
         """Store the run's outcome and emit `automation.run` with it and the objects it created."""
         extra_json = ",".join(f"{_encode(k).decode()}:{_encode(v).decode()}" for k, v in extra.items())
         (raw,) = await self.scripts.run_checked(
             "automation_run_finish",
-            [keys.automation(run.automation_id), keys.automation_run(run.id), keys.events(keys.AUTO)],
-            [run.automation_id, run.id, _encode(run), run.status, extra_json, self.maxlen],
+            [
+                keys.automation(run.automation_id),
+                keys.automation_run(run.id),
+                keys.events(keys.AUTO),
+                keys.automation_runs_running(),
+            ],
+            [run.automation_id, run.id, _encode(run), run.status, extra_json, self.maxlen, int(only_if_running)],
         )
         return _decode(raw) if raw and raw != "null" else None
+
+    async def fail_abandoned(self, now: int, *, older_than_ms: int = ABANDONED_RUN_MS) -> builtins.list[str]:
+        """Runs still `running` long after they started lost their worker: record them failed (CAS)."""
+        ids = await self.redis.zrangebyscore(keys.automation_runs_running(), "-inf", now - older_than_ms, 0, 200)
+        failed: builtins.list[str] = []
+        for run_id in ids:
+            raw = await self.redis.get(keys.automation_run(run_id))
+            if raw is None:
+                await self.redis.zrem(keys.automation_runs_running(), run_id)
+                continue
+            run = _decode_run(raw)
+            if run.status != "running":
+                await self.redis.zrem(keys.automation_runs_running(), run_id)
+                continue
+            run.status, run.finished_at = "failed", now
+            run.error = ABANDONED_TEXT
+            await self.finish_run(run, {}, only_if_running=True)
+            failed.append(run_id)
+        return failed
 
     async def runs(self, *, automation_id: str | None, status: str | None, limit: int) -> builtins.list[AutomationRun]:
         index = keys.automation_runs_of(automation_id) if automation_id else keys.automation_runs()
@@ -452,3 +486,8 @@ def new_run(automation: Automation, trigger: Literal["schedule", "event", "manua
         started_at=now,
         **fields,
     )
+
+
+@register_step("automations.abandoned_runs")
+async def _fail_abandoned_runs(relay: Relay, now: int, report: ReapReport) -> None:
+    await relay.automations.fail_abandoned(now)

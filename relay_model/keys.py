@@ -284,6 +284,11 @@ def automation_runs() -> str:
     return f"{_AUTO}runs"
 
 
+def automation_runs_running() -> str:
+    """Zset of runs still `running`, scored by start time (ms): the reaper fails those a dead worker left."""
+    return f"{_AUTO}runs:running"
+
+
 def automation_runs_of(automation_id: str) -> str:
     return f"{_AUTO}runs:of:{automation_id}"
 

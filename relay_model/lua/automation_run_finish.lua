@@ -1,10 +1,15 @@
 -- Record a run's outcome and announce it (`automation.run`) in the same step.
--- KEYS: 1 automation hash, 2 run key, 3 auto event stream
+-- KEYS: 1 automation hash, 2 run key, 3 auto event stream, 4 running runs zset
 -- ARGV: 1 automation id, 2 run id, 3 final run doc json, 4 status, 5 extra event data ('' or '"k":v,…'),
---       6 maxlen
--- Returns: {'ok', automation json or ''}
+--       6 maxlen, 7 '1' = only if the stored run is still running (the reaper), else '0'
+-- Returns: {'ok', automation json or 'null'} or {'ok', ''} when ARGV[7] = '1' and the run had finished
 local key = KEYS[1]
+if ARGV[7] == '1' then
+  local doc = redis.call('GET', KEYS[2])
+  if not doc or cjson.decode(doc).status ~= 'running' then return { 'ok', '' } end
+end
 redis.call('SET', KEYS[2], ARGV[3])
+redis.call('ZREM', KEYS[4], ARGV[2])
 local json = 'null'
 if redis.call('EXISTS', key) == 1 then
   if redis.call('HGET', key, 'lastRunId') == ARGV[2] then redis.call('HSET', key, 'lastRunStatus', ARGV[4]) end

@@ -3,7 +3,8 @@
 --   slot it read moves it to its next slot; the fired key (SET NX) makes the slot run at most once even
 --   if an update put an old slot back. mode 'event': the fired key alone (one run per event). mode
 --   'manual': always runs.
--- KEYS: 1 automation hash, 2 due zset, 3 runs zset, 4 fired key (unused for manual), 5 runs of this automation
+-- KEYS: 1 automation hash, 2 due zset, 3 runs zset, 4 fired key (unused for manual), 5 runs of this automation,
+--       6 running runs zset
 -- ARGV: 1 now, 2 automation id, 3 mode, 4 expected due score, 5 next slot ('' = leave the due set),
 --       6 run id, 7 run doc json, 8 fired-key ttl (s), 9 runs kept per automation
 -- Returns: {'ok', 'started', automation json} | {'ok', 'skipped', reason} | {'err', '404', ...}
@@ -35,11 +36,13 @@ local run_id = ARGV[6]
 redis.call('SET', '$AUTOMATION_RUN$' .. run_id, ARGV[7])
 redis.call('ZADD', KEYS[3], ARGV[1], run_id)
 redis.call('ZADD', KEYS[5], ARGV[1], run_id)
+redis.call('ZADD', KEYS[6], ARGV[1], run_id)
 -- Keep the newest runs of each automation; trim one at a time so the script stays bounded.
 if redis.call('ZCARD', KEYS[5]) > tonumber(ARGV[9]) then
   local oldest = redis.call('ZRANGE', KEYS[5], 0, 0)[1]
   redis.call('ZREM', KEYS[5], oldest)
   redis.call('ZREM', KEYS[3], oldest)
+  redis.call('ZREM', KEYS[6], oldest)
   redis.call('DEL', '$AUTOMATION_RUN$' .. oldest)
 end
 redis.call('HSET', key, 'lastRunAt', ARGV[1], 'lastRunId', run_id, 'lastRunStatus', 'running')

@@ -208,3 +208,22 @@ async def test_task_action_and_critical_task_trigger(client: AsyncTestClient, re
         "typo",
         "disk full",
     ]
+
+
+async def test_reaper_fails_runs_a_dead_worker_left_running(client: AsyncTestClient, relay: Relay) -> None:  # type: ignore[type-arg]
+    from relay_model.automations import ABANDONED_TEXT, new_run
+    from relay_model.clock import now_ms
+    from relay_model.reaper import reap_once
+
+    auto = await relay.automations.require((await _create(client))["id"])
+    # A worker records the run as started, then dies before dispatching it.
+    run = new_run(auto, "schedule", scheduled_for=auto.next_run_at)
+    assert await relay.automations.start_run(auto, run, mode="manual") is not None
+    await reap_once(relay, audit=False)  # too young: it may still be dispatching
+    assert (await client.get(f"/api/automation-runs?automationId={auto.id}")).json()[0]["status"] == "running"
+    await reap_once(relay, now=now_ms() + 6 * 60_000, audit=False)
+    (stored,) = (await client.get(f"/api/automation-runs?automationId={auto.id}")).json()
+    assert (stored["status"], stored["error"]) == ("failed", ABANDONED_TEXT)
+    assert (await client.get(f"/api/automations/{auto.id}")).json()["lastRunStatus"] == "failed"
+    # A finished run is never touched again.
+    assert await relay.automations.fail_abandoned(now_ms() + 6 * 60_000) == []
