@@ -79,7 +79,19 @@ def wait_port(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: floa
     raise RuntimeError(f"server did not listen in time:\n{log.read_text()}")
 
 
-def load(port: int, path: str, body: str, seconds: float, connections: int) -> dict[str, Any]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used (from /proc; 0 where there is none)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load(
+    port: int, path: str, body: str, seconds: float, connections: int, server_pid: int | None = None
+) -> dict[str, Any]:
+    cpu0 = cpu_seconds(server_pid) if server_pid else 0.0
     out = subprocess.run(
         [
             sys.executable,
@@ -103,6 +115,9 @@ def load(port: int, path: str, body: str, seconds: float, connections: int) -> d
     )
     result: dict[str, Any] = json.loads(out.stdout)
     result["rps"] = result["requests"] / result["seconds"]
+    if server_pid:
+        # CPU per request is what a noisy machine distorts least (throughput also measures the neighbours).
+        result["serverCpuUsPerRequest"] = round(1e6 * (cpu_seconds(server_pid) - cpu0) / max(1, result["requests"]))
     return result
 
 
@@ -313,9 +328,9 @@ def main() -> int:
         # Throughput: baseline and relay take turns, so a noisy neighbour hurts both alike; medians count.
         baselines, sends = [], []
         for _ in range(args.rounds):
-            baselines.append(load(baseline_port, "/incr", SEND_BODY, args.seconds, args.connections))
+            baselines.append(load(baseline_port, "/incr", SEND_BODY, args.seconds, args.connections, procs[0].pid))
             calls0 = evalsha_calls(redis_port)
-            send = load(node_port, "/api/messages", SEND_BODY, args.seconds, args.connections)
+            send = load(node_port, "/api/messages", SEND_BODY, args.seconds, args.connections, procs[1].pid)
             send["evalshaPerSend"] = round((evalsha_calls(redis_port) - calls0) / send["requests"], 3)
             sends.append(send)
         figures["baselineRuns"] = [round(r["rps"], 1) for r in baselines]
@@ -340,6 +355,9 @@ def main() -> int:
         if embedded:
             embedded.stop()
     figures["ratio"] = round(figures["send"]["rps"] / figures["baseline"]["rps"], 3)
+    figures["cpuRatio"] = round(
+        figures["baseline"]["serverCpuUsPerRequest"] / max(1, figures["send"]["serverCpuUsPerRequest"]), 3
+    )
     report(figures)
     if args.json:
         print(json.dumps(figures))
@@ -365,9 +383,15 @@ def report(f: dict[str, Any]) -> None:
         f"machine: {f['machine']}; {f['connections']} connections, {f['seconds']:g} s per run, median of "
         f"{len(f['sendRuns'])} alternating runs (baseline {f['baselineRuns']}, send {f['sendRuns']})"
     )
-    print(f"baseline (Litestar + 1 INCR):  {b['rps']:8.0f} req/s   statuses {b['statuses']}  ({cpu(b)})")
-    print(f"relay POST /api/messages:      {s['rps']:8.0f} req/s   statuses {s['statuses']}  ({cpu(s)})")
-    print(f"ratio send/baseline:           {f['ratio']:.2f}")
+    print(
+        f"baseline (Litestar + 1 INCR):  {b['rps']:8.0f} req/s  {b['serverCpuUsPerRequest']} µs server CPU/request  "
+        f"statuses {b['statuses']}  ({cpu(b)})"
+    )
+    print(
+        f"relay POST /api/messages:      {s['rps']:8.0f} req/s  {s['serverCpuUsPerRequest']} µs server CPU/request  "
+        f"statuses {s['statuses']}  ({cpu(s)})"
+    )
+    print(f"ratio send/baseline:           {f['ratio']:.2f} throughput, {f['cpuRatio']:.2f} by server CPU per request")
     print(
         f"redis round trips per send:    {f['redisCommandsPerSend']} ({', '.join(f['redisCommandNames'])}); "
         f"EVALSHA per send under load {s['evalshaPerSend']}"

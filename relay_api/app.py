@@ -100,7 +100,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[api, healthz, readyz],
         lifespan=[lifespan],
-        dependencies={"relay": Provide(provide_relay, sync_to_thread=False)},
+        dependencies={"relay": Provide(provide_relay, sync_to_thread=False, use_cache=True)},
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
         state=State(

@@ -121,6 +121,11 @@ class MessageStore:
 
         A reply's `threadId` is its parent's thread (the first message's id) unless `thread_id` is given.
         """
+        raw, created = await self.send_json(data, thread_id=thread_id)
+        return decode_message(raw), created
+
+    async def send_json(self, data: SendMessageInput, *, thread_id: int | None = None) -> tuple[str, bool]:
+        """`send`, answering the message as the JSON text the script built (the API serves it as is)."""
         check_json_size(data.payload, "payload")
         check_json_size(data.meta, "meta")
         doc = _StoredDoc(
@@ -161,7 +166,7 @@ class MessageStore:
                 "" if thread_id is None else thread_id,
             ],
         )
-        return decode_message(raw), bool(created)
+        return str(raw), bool(created)
 
     async def get(self, message_id: int) -> Message | None:
         (raw,) = await self.scripts.run("messages_get", [keys.message(message_id)], [])
