@@ -25,7 +25,7 @@ from relay_model.events import Cursor, Event, EventLog, parse_published
 
 log = logging.getLogger("relay.sse")
 
-REPLAY_LIMIT = 5000
+REPLAY_LIMIT = 1000
 # How long an overflowed client's stream may take to reach its OVERFLOW signal before it is cut off.
 EVICT_GRACE_S = 0.5
 EVICT_SCOPE_KEY = "relay.sse.evict"
@@ -152,7 +152,7 @@ class Broker:
         try:
             yield ServerSentEventMessage(data=None, comment="connected", retry=2000)
             if replay:
-                for message in await self._replay(client, cursor):
+                async for message in self._replay(client, cursor):
                     yield message
             while True:
                 try:
@@ -164,7 +164,7 @@ class Broker:
                     log.info("closing a slow SSE client after its queue overflowed")
                     return
                 if item is RESYNC:
-                    for message in await self._replay(client, cursor):
+                    async for message in self._replay(client, cursor):
                         yield message
                     continue
                 assert isinstance(item, Event)
@@ -185,17 +185,21 @@ class Broker:
             return None
         return ServerSentEventMessage(data=event.envelope().decode(), id=cursor.encode())
 
-    async def _replay(self, client: Client, cursor: Cursor) -> list[ServerSentEventMessage]:
+    async def _replay(self, client: Client, cursor: Cursor) -> AsyncGenerator[ServerSentEventMessage, None]:
+        """Everything after the cursor, in pages of REPLAY_LIMIT until caught up (live events that
+        arrive meanwhile wait in the client's queue and are skipped there when already replayed)."""
         # Groups the cursor does not name yet start from their current head.
         head = await self.events.head()
         for group, position in head.positions.items():
             cursor.positions.setdefault(group, position)
-        out: list[ServerSentEventMessage] = []
-        for event in await self.events.replay(cursor, limit=REPLAY_LIMIT):
-            message = self._accept(client, cursor, event)
-            if message is not None:
-                out.append(message)
-        return out
+        while True:
+            page = await self.events.replay(cursor, limit=REPLAY_LIMIT)
+            for event in page:
+                message = self._accept(client, cursor, event)
+                if message is not None:
+                    yield message
+            if len(page) < REPLAY_LIMIT:
+                return
 
 
 def type_filter(patterns: list[str], agent_id: str | None) -> Callable[[Event], bool]:
