@@ -168,9 +168,9 @@ class Broker:
                         yield message
                     continue
                 assert isinstance(item, Event)
-                message = self._accept(client, cursor, item)
-                if message is not None:
-                    yield message
+                live = self._accept(client, cursor, item)
+                if live is not None:
+                    yield live
         except RedisError as exc:
             # Replay needs Redis; without it the stream ends and the client resumes with Last-Event-ID.
             log.warning("closing an SSE stream: storage unavailable (%s)", exc)

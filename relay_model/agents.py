@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -189,7 +190,7 @@ class AgentStore:
             if v
         ]
         if filters:
-            ids: set[str] = set(await self.redis.sinter(filters))
+            ids: set[str] = set(await self.redis.sinter(filters))  # type: ignore[misc]
             order = await self.redis.zrange(keys.agents_all(), 0, -1) if len(ids) > 1 else list(ids)
             agent_ids = [a for a in order if a in ids]
         else:
@@ -197,7 +198,7 @@ class AgentStore:
         return await self.get_many(agent_ids)
 
     async def ids_with(self, index: str, value: str) -> set[str]:
-        return set(await self.redis.smembers(keys.agents_by(index, value)))
+        return set(await self.redis.smembers(keys.agents_by(index, value)))  # type: ignore[misc]
 
     async def heartbeat(self, agent_id: str, guard: SessionGuard, status: str | None = None) -> tuple[AgentCard, bool]:
         changed, raw = await self.scripts.run_checked(
@@ -244,7 +245,7 @@ class AgentStore:
     async def set_label(self, agent_id: str, label: str | None) -> tuple[AgentCard, bool]:
         return await self._set_attr(agent_id, "label", label or "")
 
-    async def set_tags(self, agent_id: str, tags: list[str]) -> tuple[AgentCard, bool]:
+    async def set_tags(self, agent_id: str, tags: Sequence[str]) -> tuple[AgentCard, bool]:
         return await self._set_attr(agent_id, "tags", _encode(list(dict.fromkeys(tags))).decode())
 
     async def delete(self, agent_id: str) -> AgentCard | None:

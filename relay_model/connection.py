@@ -10,7 +10,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 
 def connect(url: str, *, max_connections: int = 200) -> Redis:
-    return Redis.from_url(
+    client: Redis = Redis.from_url(
         url,
         decode_responses=True,
         socket_timeout=5.0,
@@ -20,3 +20,4 @@ def connect(url: str, *, max_connections: int = 200) -> Redis:
         retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2),
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
     )
+    return client
