@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import msgspec
 from redis.asyncio import Redis
 
@@ -56,6 +58,11 @@ class SendMessageInput(Input):
     channel: Id | None = None
     claimable: bool = False
     idempotency_key: Id | None = None
+
+
+class CursorPosition(NamedTuple):
+    cursor: int
+    latest_id: int
 
 
 class _StoredDoc(msgspec.Struct, kw_only=True, rename="camel"):
@@ -234,22 +241,27 @@ class MessageStore:
         )
         return decode_message(raw)
 
-    async def mark_read(self, message_id: int, agent_id: str) -> int:
-        (cursor,) = await self.scripts.run_checked(
+    async def mark_read(self, message_id: int, agent_id: str) -> CursorPosition:
+        cursor, latest = await self.scripts.run_checked(
             "message_read",
-            [keys.message(message_id), keys.read_cursor(agent_id), keys.events(keys.BUS)],
+            [keys.message(message_id), keys.read_cursor(agent_id), keys.events(keys.BUS), keys.message_seq()],
             [now_ms(), message_id, agent_id, self.maxlen],
         )
-        return int(cursor)
+        return CursorPosition(int(cursor), int(latest))
 
     async def get_cursor(self, agent_id: str) -> int:
-        raw = await self.redis.get(keys.read_cursor(agent_id))
-        return int(raw) if raw else 0
+        return (await self.cursor_position(agent_id)).cursor
 
-    async def set_cursor(self, agent_id: str, cursor: int, *, allow_rewind: bool = False) -> int:
-        return int(
-            await self.scripts.run("cursor_set", [keys.read_cursor(agent_id)], [cursor, "1" if allow_rewind else "0"])
+    async def cursor_position(self, agent_id: str) -> CursorPosition:
+        """The agent's read cursor and the latest message id, in one round trip (same slot)."""
+        cursor, latest = await self.redis.mget([keys.read_cursor(agent_id), keys.message_seq()])
+        return CursorPosition(int(cursor or 0), int(latest or 0))
+
+    async def set_cursor(self, agent_id: str, cursor: int, *, allow_rewind: bool = False) -> CursorPosition:
+        position, latest = await self.scripts.run(
+            "cursor_set", [keys.read_cursor(agent_id), keys.message_seq()], [cursor, "1" if allow_rewind else "0"]
         )
+        return CursorPosition(int(position), int(latest))
 
     async def latest_id(self) -> int:
         raw = await self.redis.get(keys.message_seq())

@@ -62,17 +62,14 @@ class MessageController(Controller):
     ) -> Cursor:
         if not agent_id:
             raise Invalid("agentId required")
-        return Cursor(
-            agent_id=agent_id,
-            cursor=await relay.messages.get_cursor(agent_id),
-            latest_id=await relay.messages.latest_id(),
-        )
+        position = await relay.messages.cursor_position(agent_id)
+        return Cursor(agent_id=agent_id, cursor=position.cursor, latest_id=position.latest_id)
 
     @post("/cursor", name="messages:cursor-set", opt={"scope": "messages:read"}, status_code=200)
     async def set_cursor(self, relay: RelayDep, data: JSONBody[CursorInput]) -> Cursor:
         """Move an agent's read cursor forward (or back, with `rewind: true`)."""
-        cursor = await relay.messages.set_cursor(data.agent_id, data.cursor, allow_rewind=data.rewind)
-        return Cursor(agent_id=data.agent_id, cursor=cursor, latest_id=await relay.messages.latest_id())
+        position = await relay.messages.set_cursor(data.agent_id, data.cursor, allow_rewind=data.rewind)
+        return Cursor(agent_id=data.agent_id, cursor=position.cursor, latest_id=position.latest_id)
 
     @get("/{message_id:int}", name="messages:get", opt={"scope": "messages:read"})
     async def get_message(self, relay: RelayDep, message_id: FromPath[int]) -> Message:
@@ -97,5 +94,5 @@ class MessageController(Controller):
     @post("/{message_id:int}/read", name="messages:read-ack", opt={"scope": "messages:read"}, status_code=200)
     async def mark_read(self, relay: RelayDep, message_id: FromPath[int], data: JSONBody[ReadInput]) -> Cursor:
         """Acknowledge a message as read; the agent's read cursor moves up to it."""
-        cursor = await relay.messages.mark_read(message_id, data.agent_id)
-        return Cursor(agent_id=data.agent_id, cursor=cursor, latest_id=await relay.messages.latest_id())
+        position = await relay.messages.mark_read(message_id, data.agent_id)
+        return Cursor(agent_id=data.agent_id, cursor=position.cursor, latest_id=position.latest_id)
