@@ -98,6 +98,7 @@ class SessionGuard(msgspec.Struct, frozen=True):
 
 _encode = msgspec.json.Encoder().encode
 _decode_card = msgspec.json.Decoder(AgentCard).decode
+_decode_cards = msgspec.json.Decoder(list[AgentCard]).decode
 
 
 def decode_card(raw: str | bytes) -> AgentCard:
@@ -183,19 +184,14 @@ class AgentStore:
         kind: str | None = None,
         capability: str | None = None,
     ) -> list[AgentCard]:
-        """Agents in registration order; each filter narrows through its index set."""
+        """Agents in registration order; each filter narrows through its index set (one round trip)."""
         filters = [
             keys.agents_by(i, v)
             for i, v in (("status", status), ("tag", tag), ("kind", kind), ("cap", capability))
             if v
         ]
-        if filters:
-            ids: set[str] = set(await self.redis.sinter(filters))  # type: ignore[misc]
-            order = await self.redis.zrange(keys.agents_all(), 0, -1) if len(ids) > 1 else list(ids)
-            agent_ids = [a for a in order if a in ids]
-        else:
-            agent_ids = await self.redis.zrange(keys.agents_all(), 0, -1)
-        return await self.get_many(agent_ids)
+        raws = await self.scripts.run("agents_list", [keys.agents_all(), *filters], [])
+        return _decode_cards("[" + ",".join(raws) + "]") if raws else []
 
     async def ids_with(self, index: str, value: str) -> set[str]:
         return set(await self.redis.smembers(keys.agents_by(index, value)))  # type: ignore[misc]
