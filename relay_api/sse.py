@@ -94,12 +94,13 @@ class Broker:
                 await pubsub.subscribe(keys.EVENTS_CHANNEL)
                 self.connected = True
                 backoff = 0.1
-                if not first:
-                    for client in list(self.clients):
-                        client.offer(RESYNC)
-                    if self.on_reconnect is not None:
-                        # Redis may have come back empty (a restart without persistence).
-                        await self.on_reconnect()
+                # Clients that started before this subscription was live (at start-up, or during an
+                # outage) replay from their cursor what was published meanwhile; duplicates are skipped.
+                for client in list(self.clients):
+                    client.offer(RESYNC)
+                if not first and self.on_reconnect is not None:
+                    # Redis may have come back empty (a restart without persistence).
+                    await self.on_reconnect()
                 first = False
                 while True:
                     message = await pubsub.get_message(timeout=self.keepalive_s)

@@ -43,6 +43,18 @@ BAD_BODIES: list[tuple[str, str, bytes, str]] = [
     ("POST", "/api/agents", b'{"id":"\xff\xfe"}', "JSON is malformed"),
     ("POST", "/api/agents", b'{"id":"a","meta":{"x":' + b"[" * 1000 + b"]" * 1000 + b"}}", "JSON is nested too deeply"),
     ("POST", "/api/messages", b"[" * 1000 + b"]" * 1000, "JSON is nested too deeply"),
+    (
+        "POST",
+        "/api/agents",
+        b'{"id":"a","meta":' + b'{"a":' * 900 + b"1" + b"}" * 900 + b"}",
+        "meta is nested too deeply (at most 64 levels)",
+    ),
+    (
+        "POST",
+        "/api/messages",
+        b'{"from":"a","to":"b","payload":{"x":' + b"[" * 100 + b"]" * 100 + b"}}",
+        "payload is nested too deeply (at most 64 levels)",
+    ),
     ("POST", "/api/agents", b"", "JSON object body required"),
     ("POST", "/api/agents", b"[]", "JSON object body required"),
     ("POST", "/api/agents", b"null", "JSON object body required"),

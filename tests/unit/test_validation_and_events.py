@@ -26,6 +26,14 @@ def test_json_size_limit() -> None:
     check_json_size(None, "params")
     with pytest.raises(Invalid, match=r"^params is too large$"):
         check_json_size({"a": "x" * 65_536}, "params")
+    deep: dict[str, object] = {}
+    inner = deep
+    for _ in range(63):
+        inner["a"] = inner = {}
+    check_json_size(deep, "meta")
+    inner["a"] = [[]]
+    with pytest.raises(Invalid, match=r"^meta is nested too deeply \(at most 64 levels\)$"):
+        check_json_size(deep, "meta")
 
 
 def test_published_payload_parsing() -> None:
