@@ -21,7 +21,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from relay_model import keys
-from relay_model.events import Cursor, Event, EventLog, parse_published
+from relay_model.events import Cursor, Event, EventLog, parse_published, stream_id_tuple
 
 log = logging.getLogger("relay.sse")
 
@@ -189,10 +189,14 @@ class Broker:
     async def _replay(self, client: Client, cursor: Cursor) -> AsyncGenerator[ServerSentEventMessage, None]:
         """Everything after the cursor, in pages of REPLAY_LIMIT until caught up (live events that
         arrive meanwhile wait in the client's queue and are skipped there when already replayed)."""
-        # Groups the cursor does not name yet start from their current head.
+        # Groups the cursor does not name yet start from their current head, and a position past the
+        # head (an id from the future, or from a Redis that was since emptied) would hide every new
+        # event as already seen, so it is moved back to the head.
         head = await self.events.head()
         for group, position in head.positions.items():
-            cursor.positions.setdefault(group, position)
+            mine = cursor.positions.get(group)
+            if mine is None or stream_id_tuple(mine) > stream_id_tuple(position):
+                cursor.positions[group] = position
         while True:
             page = await self.events.replay(cursor, limit=REPLAY_LIMIT)
             for event in page:

@@ -250,3 +250,15 @@ async def test_huge_lists_and_params_are_refused_not_crashed(client: Client, red
     r = await client.get("/api/messages", params={"limit": "9" * 5000})
     assert (r.status_code, r.json()) == (400, {"error": "limit must be an integer between 1 and 500"})
     assert await snapshot(redis) == before
+
+
+async def test_odd_session_headers_and_event_ids(client: Client) -> None:
+    await client.post("/api/agents", json={"id": "a"})
+    for value in (b"9" * 5000, b"\xb2", b"-5", b"1e5", b""):
+        r = await client.post(
+            "/api/agents/a/heartbeat", headers=[(b"X-Agent-Session-Id", b"s"), (b"X-Agent-Session-Started-At", value)]
+        )
+        assert r.status_code == 200, value
+    for bad in ("bus=" + "9" * 5000 + "-0", "bus=18446744073709551616-0", "bus=1-18446744073709551616", "bus=٣-0"):
+        r = await client.get("/api/events", params={"lastEventId": bad})
+        assert (r.status_code, r.json()) == (400, {"error": "Last-Event-ID is not an event id of this relay"}), bad

@@ -140,3 +140,10 @@ async def test_status_and_heartbeat_events(nodes: list[ApiNode], redis: Redis) -
             # A heartbeat that changes nothing but lastSeen is not an event.
             await c.post(a.url + "/api/agents/hb/heartbeat")
             assert await sse.quiet_for(0.6) == []
+
+
+async def test_a_resume_id_from_the_future_does_not_hide_new_events(nodes: list[ApiNode], redis: Redis) -> None:
+    async with SSE(nodes[0].url, last_event_id="bus=99999999999999-0,cmd=99999999999999-0") as sse, http() as c:
+        sent = await post(c, nodes[1].url + "/api/messages", {"from": "f", "to": "g"})
+        event = (await sse.next_event()).json
+        assert event["data"]["message"]["id"] == sent["id"]
