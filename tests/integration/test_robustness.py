@@ -259,6 +259,6 @@ async def test_odd_session_headers_and_event_ids(client: Client) -> None:
             "/api/agents/a/heartbeat", headers=[(b"X-Agent-Session-Id", b"s"), (b"X-Agent-Session-Started-At", value)]
         )
         assert r.status_code == 200, value
-    for bad in ("bus=" + "9" * 5000 + "-0", "bus=18446744073709551616-0", "bus=1-18446744073709551616", "bus=٣-0"):
+    for bad in ("bus=" + "9" * 100 + "-0", "bus=18446744073709551616-0", "bus=1-18446744073709551616", "bus=٣-0"):
         r = await client.get("/api/events", params={"lastEventId": bad})
         assert (r.status_code, r.json()) == (400, {"error": "Last-Event-ID is not an event id of this relay"}), bad
