@@ -104,7 +104,7 @@ class Broker:
                 first = False
                 while True:
                     message = await pubsub.get_message(timeout=self.keepalive_s)
-                    if message is None or message.get("type") != "message":
+                    if message is None or message.get("type") != "message" or not self.clients:
                         continue
                     event = parse_published(message["data"])
                     if event is None:

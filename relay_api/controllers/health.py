@@ -22,7 +22,7 @@ class HealthController(Controller):
 
     @get("/", name="system:health", opt={"scope": PUBLIC})
     async def health(self, request: Request[Any, Any, Any], relay: RelayDep) -> Response[dict[str, Any]]:
-        """Version, uptime, Redis status, counts, worker liveness. 503 while Redis is unreachable."""
+        """Version, uptime, Redis status, counts. 503 while Redis is unreachable."""
         body: dict[str, Any] = {
             "ok": True,
             "version": __version__,
