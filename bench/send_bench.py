@@ -144,6 +144,14 @@ def redis_command(port: int, *parts: str) -> str:
         return data.decode(errors="replace")
 
 
+def redis_cpu_seconds(port: int) -> float:
+    total = 0.0
+    for line in redis_command(port, "INFO", "cpu").splitlines():
+        if line.startswith(("used_cpu_sys:", "used_cpu_user:")):
+            total += float(line.split(":", 1)[1])
+    return total
+
+
 def evalsha_calls(port: int) -> int:
     for line in redis_command(port, "INFO", "commandstats").splitlines():
         if line.startswith("cmdstat_evalsha:"):
@@ -328,10 +336,14 @@ def main() -> int:
         # Throughput: baseline and relay take turns, so a noisy neighbour hurts both alike; medians count.
         baselines, sends = [], []
         for _ in range(args.rounds):
-            baselines.append(load(baseline_port, "/incr", SEND_BODY, args.seconds, args.connections, procs[0].pid))
-            calls0 = evalsha_calls(redis_port)
+            rcpu0 = redis_cpu_seconds(redis_port)
+            base = load(baseline_port, "/incr", SEND_BODY, args.seconds, args.connections, procs[0].pid)
+            base["redisCpuUsPerRequest"] = round(1e6 * (redis_cpu_seconds(redis_port) - rcpu0) / base["requests"])
+            baselines.append(base)
+            calls0, rcpu0 = evalsha_calls(redis_port), redis_cpu_seconds(redis_port)
             send = load(node_port, "/api/messages", SEND_BODY, args.seconds, args.connections, procs[1].pid)
             send["evalshaPerSend"] = round((evalsha_calls(redis_port) - calls0) / send["requests"], 3)
+            send["redisCpuUsPerRequest"] = round(1e6 * (redis_cpu_seconds(redis_port) - rcpu0) / send["requests"])
             sends.append(send)
         figures["baselineRuns"] = [round(r["rps"], 1) for r in baselines]
         figures["sendRuns"] = [round(r["rps"], 1) for r in sends]
@@ -385,11 +397,11 @@ def report(f: dict[str, Any]) -> None:
     )
     print(
         f"baseline (Litestar + 1 INCR):  {b['rps']:8.0f} req/s  {b['serverCpuUsPerRequest']} µs server CPU/request  "
-        f"statuses {b['statuses']}  ({cpu(b)})"
+        f"{b['redisCpuUsPerRequest']} µs Redis CPU/request  statuses {b['statuses']}  ({cpu(b)})"
     )
     print(
         f"relay POST /api/messages:      {s['rps']:8.0f} req/s  {s['serverCpuUsPerRequest']} µs server CPU/request  "
-        f"statuses {s['statuses']}  ({cpu(s)})"
+        f"{s['redisCpuUsPerRequest']} µs Redis CPU/request  statuses {s['statuses']}  ({cpu(s)})"
     )
     print(f"ratio send/baseline:           {f['ratio']:.2f} throughput, {f['cpuRatio']:.2f} by server CPU per request")
     print(
