@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 from . import keys
 from .base import Input, Model
 from .clock import now_ms
-from .errors import NotFound
+from .errors import Invalid, NotFound
 from .scripts import Scripts
 from .validation import (
     AgentKind,
@@ -121,6 +121,10 @@ class AgentStore:
                 await self.register(RegisterAgentInput(id=agent_id, name=name, kind=kind))  # type: ignore[arg-type]
 
     async def register(self, data: RegisterAgentInput) -> tuple[AgentCard, bool]:
+        if "/" in data.id:
+            # Routes address an agent as one path segment (`/api/agents/:id`), and servers decode `%2F`
+            # before routing, so such an agent could never be read, heartbeat or deleted.
+            raise Invalid('id must not contain "/"')
         check_json_size(data.meta, "meta")
         static = _StaticCard(
             id=data.id,

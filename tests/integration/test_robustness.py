@@ -61,6 +61,7 @@ BAD_BODIES: list[tuple[str, str, bytes, str]] = [
     ("POST", "/api/agents", b'"id"', "JSON object body required"),
     ("POST", "/api/agents", b'{"id":5}', "id must be a string"),
     ("POST", "/api/agents", b'{"id":""}', "id must not be empty"),
+    ("POST", "/api/agents", b'{"id":"team/reviewer"}', 'id must not contain "/"'),
     ("POST", "/api/agents", b'{"id":"a","tags":"x"}', "tags must be an array or null"),
     ("POST", "/api/agents", b'{"id":"a","tags":[1]}', "tags[0] must be a string"),
     ("POST", "/api/agents", b'{"id":"a","meta":[]}', "meta must be an object or null"),
