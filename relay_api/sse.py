@@ -15,6 +15,7 @@ import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 
+import msgspec
 from litestar.response import ServerSentEventMessage
 from litestar.types import ASGIApp, Receive, Scope, Send
 from redis.asyncio import Redis
@@ -211,12 +212,14 @@ def type_filter(patterns: list[str], agent_id: str | None) -> Callable[[Event], 
     """`agent.*` matches by prefix, `message.created` exactly; `agent_id` keeps events about one agent."""
     exact = {p for p in patterns if not p.endswith("*")}
     prefixes = tuple(p[:-1] for p in patterns if p.endswith("*"))
+    # The id as a JSON string, the way it appears inside event data (quotes and controls escaped).
+    needle = msgspec.json.encode(agent_id).decode() if agent_id is not None else ""
 
     def accepts(event: Event) -> bool:
         if patterns and event.type not in exact and not event.type.startswith(prefixes):
             return False
         if agent_id is not None:
-            return agent_id in (event.source, event.subject) or f'"{agent_id}"' in event.data
+            return agent_id in (event.source, event.subject) or needle in event.data
         return True
 
     return accepts

@@ -67,3 +67,11 @@ def test_type_filter() -> None:
     by_agent = type_filter([], "a1")
     assert by_agent(ev("x", source="a1")) and by_agent(ev("x", subject="a1"))
     assert by_agent(ev("x", data='{"message":{"to":"a1"}}')) and not by_agent(ev("x", data='{"to":"a10"}'))
+
+
+def test_agent_filter_matches_escaped_ids_in_data() -> None:
+    odd = 'qu"ote\n'
+    accepts = type_filter([], odd)
+    data = '{"message":{"to":' + '"qu\\"ote\\n"' + "}}"
+    assert accepts(Event("bus", "1-0", "message.created", "x", "1", data))
+    assert not accepts(Event("bus", "1-0", "message.created", "x", "1", '{"to":"quote"}'))
