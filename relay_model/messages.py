@@ -18,8 +18,9 @@ OFFLINE_BYPASS_KINDS = frozenset({"system", "control"})
 FANOUT_PREFIXES = ("tag:", "cap:", "label:")
 # History scans are bounded so a filter that matches little never walks all of history.
 HISTORY_SCAN_BUDGET = 5000
-# An inbox read examines at most this many broadcasts (an agent's own broadcasts are skipped).
-INBOX_BROADCAST_BUDGET = 5000
+# An inbox read examines at most this many broadcasts (an agent's own broadcasts are skipped, a page
+# of up to 1000 per Redis call); more own broadcasts in a row than this would stall its inbox reads.
+INBOX_BROADCAST_BUDGET = 100_000
 
 
 def is_direct_target(to: str) -> bool:

@@ -267,3 +267,15 @@ async def test_activity_filters(client: Client) -> None:
     assert r.json() == {"error": "kind must be one of: message, reply, question, operator, pair, task, state"}
     r = await client.post("/api/activity", json={"kind": "nope", "title": "x"})
     assert r.status_code == 400
+
+
+async def test_inbox_skips_a_long_run_of_own_broadcasts(client: Client, relay: Relay) -> None:
+    from relay_model.messages import SendMessageInput
+
+    loud = SendMessageInput(from_="loud", to="broadcast")
+    for _ in range(1500):
+        await relay.messages.send_json(loud)
+    other = await send(client, **{"from": "quiet", "to": "broadcast"})
+    direct = await send(client, **{"from": "quiet", "to": "loud"})
+    assert await inbox(client, "loud", limit=5) == [other["id"], direct["id"]]
+    assert len(await inbox(client, "quiet", limit=500)) == 500
