@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar
+from collections.abc import Callable
+from typing import Annotated, Any, ClassVar, cast
 
 from litestar import Controller, Request, get
 from litestar.params import QueryParameter
@@ -34,7 +35,8 @@ class EventController(Controller):
         if raw_resume and resume is None:
             raise Invalid("Last-Event-ID is not an event id of this relay")
         patterns = [p.strip() for p in (types or "").split(",") if p.strip()]
-        client = broker.add(type_filter(patterns, agent_id), request.scope.get(EVICT_SCOPE_KEY))  # type: ignore[call-overload]
+        evict = cast("Callable[[], None] | None", request.scope.get(EVICT_SCOPE_KEY))
+        client = broker.add(type_filter(patterns, agent_id), evict)
         cursor = await broker.start_cursor(client, resume)
         return ServerSentEvent(
             broker.stream(client, cursor, replay=resume is not None),
