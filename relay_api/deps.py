@@ -22,7 +22,9 @@ def session_guard(request: Request[Any, Any, Any], session_id: str | None, start
     """The session a request speaks for: from the body, else the `X-Agent-Session-*` headers."""
     sid = session_id or request.headers.get("x-agent-session-id") or ""
     raw_started = request.headers.get("x-agent-session-started-at", "")
-    started = started_at if started_at is not None else (int(raw_started) if raw_started.isdigit() else 0)
+    # Only plain ASCII digits of a sane length: `int()` accepts other digits and refuses 4300+ of them.
+    valid = raw_started.isascii() and raw_started.isdigit() and len(raw_started) <= 16
+    started = started_at if started_at is not None else (int(raw_started) if valid else 0)
     return SessionGuard(session_id=sid, started_at=started)
 
 

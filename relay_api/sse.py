@@ -15,17 +15,18 @@ import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 
+import msgspec
 from litestar.response import ServerSentEventMessage
 from litestar.types import ASGIApp, Receive, Scope, Send
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from relay_model import keys
-from relay_model.events import Cursor, Event, EventLog, parse_published
+from relay_model.events import Cursor, Event, EventLog, parse_published, stream_id_tuple
 
 log = logging.getLogger("relay.sse")
 
-REPLAY_LIMIT = 5000
+REPLAY_LIMIT = 1000
 # How long an overflowed client's stream may take to reach its OVERFLOW signal before it is cut off.
 EVICT_GRACE_S = 0.5
 EVICT_SCOPE_KEY = "relay.sse.evict"
@@ -94,16 +95,17 @@ class Broker:
                 await pubsub.subscribe(keys.EVENTS_CHANNEL)
                 self.connected = True
                 backoff = 0.1
-                if not first:
-                    for client in list(self.clients):
-                        client.offer(RESYNC)
-                    if self.on_reconnect is not None:
-                        # Redis may have come back empty (a restart without persistence).
-                        await self.on_reconnect()
+                # Clients that started before this subscription was live (at start-up, or during an
+                # outage) replay from their cursor what was published meanwhile; duplicates are skipped.
+                for client in list(self.clients):
+                    client.offer(RESYNC)
+                if not first and self.on_reconnect is not None:
+                    # Redis may have come back empty (a restart without persistence).
+                    await self.on_reconnect()
                 first = False
                 while True:
                     message = await pubsub.get_message(timeout=self.keepalive_s)
-                    if message is None or message.get("type") != "message":
+                    if message is None or message.get("type") != "message" or not self.clients:
                         continue
                     event = parse_published(message["data"])
                     if event is None:
@@ -152,7 +154,7 @@ class Broker:
         try:
             yield ServerSentEventMessage(data=None, comment="connected", retry=2000)
             if replay:
-                for message in await self._replay(client, cursor):
+                async for message in self._replay(client, cursor):
                     yield message
             while True:
                 try:
@@ -164,13 +166,13 @@ class Broker:
                     log.info("closing a slow SSE client after its queue overflowed")
                     return
                 if item is RESYNC:
-                    for message in await self._replay(client, cursor):
+                    async for message in self._replay(client, cursor):
                         yield message
                     continue
                 assert isinstance(item, Event)
-                message = self._accept(client, cursor, item)
-                if message is not None:
-                    yield message
+                live = self._accept(client, cursor, item)
+                if live is not None:
+                    yield live
         except RedisError as exc:
             # Replay needs Redis; without it the stream ends and the client resumes with Last-Event-ID.
             log.warning("closing an SSE stream: storage unavailable (%s)", exc)
@@ -185,29 +187,39 @@ class Broker:
             return None
         return ServerSentEventMessage(data=event.envelope().decode(), id=cursor.encode())
 
-    async def _replay(self, client: Client, cursor: Cursor) -> list[ServerSentEventMessage]:
-        # Groups the cursor does not name yet start from their current head.
+    async def _replay(self, client: Client, cursor: Cursor) -> AsyncGenerator[ServerSentEventMessage, None]:
+        """Everything after the cursor, in pages of REPLAY_LIMIT until caught up (live events that
+        arrive meanwhile wait in the client's queue and are skipped there when already replayed)."""
+        # Groups the cursor does not name yet start from their current head, and a position past the
+        # head (an id from the future, or from a Redis that was since emptied) would hide every new
+        # event as already seen, so it is moved back to the head.
         head = await self.events.head()
         for group, position in head.positions.items():
-            cursor.positions.setdefault(group, position)
-        out: list[ServerSentEventMessage] = []
-        for event in await self.events.replay(cursor, limit=REPLAY_LIMIT):
-            message = self._accept(client, cursor, event)
-            if message is not None:
-                out.append(message)
-        return out
+            mine = cursor.positions.get(group)
+            if mine is None or stream_id_tuple(mine) > stream_id_tuple(position):
+                cursor.positions[group] = position
+        while True:
+            page = await self.events.replay(cursor, limit=REPLAY_LIMIT)
+            for event in page:
+                message = self._accept(client, cursor, event)
+                if message is not None:
+                    yield message
+            if len(page) < REPLAY_LIMIT:
+                return
 
 
 def type_filter(patterns: list[str], agent_id: str | None) -> Callable[[Event], bool]:
     """`agent.*` matches by prefix, `message.created` exactly; `agent_id` keeps events about one agent."""
     exact = {p for p in patterns if not p.endswith("*")}
     prefixes = tuple(p[:-1] for p in patterns if p.endswith("*"))
+    # The id as a JSON string, the way it appears inside event data (quotes and controls escaped).
+    needle = msgspec.json.encode(agent_id).decode() if agent_id is not None else ""
 
     def accepts(event: Event) -> bool:
         if patterns and event.type not in exact and not event.type.startswith(prefixes):
             return False
         if agent_id is not None:
-            return agent_id in (event.source, event.subject) or f'"{agent_id}"' in event.data
+            return agent_id in (event.source, event.subject) or needle in event.data
         return True
 
     return accepts

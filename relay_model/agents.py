@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -10,7 +11,7 @@ from redis.asyncio import Redis
 from . import keys
 from .base import Input, Model
 from .clock import now_ms
-from .errors import NotFound
+from .errors import Invalid, NotFound
 from .scripts import Scripts
 from .validation import (
     AgentKind,
@@ -97,6 +98,7 @@ class SessionGuard(msgspec.Struct, frozen=True):
 
 _encode = msgspec.json.Encoder().encode
 _decode_card = msgspec.json.Decoder(AgentCard).decode
+_decode_cards = msgspec.json.Decoder(list[AgentCard]).decode
 
 
 def decode_card(raw: str | bytes) -> AgentCard:
@@ -119,6 +121,10 @@ class AgentStore:
                 await self.register(RegisterAgentInput(id=agent_id, name=name, kind=kind))  # type: ignore[arg-type]
 
     async def register(self, data: RegisterAgentInput) -> tuple[AgentCard, bool]:
+        if "/" in data.id:
+            # Routes address an agent as one path segment (`/api/agents/:id`), and servers decode `%2F`
+            # before routing, so such an agent could never be read, heartbeat or deleted.
+            raise Invalid('id must not contain "/"')
         check_json_size(data.meta, "meta")
         static = _StaticCard(
             id=data.id,
@@ -182,22 +188,17 @@ class AgentStore:
         kind: str | None = None,
         capability: str | None = None,
     ) -> list[AgentCard]:
-        """Agents in registration order; each filter narrows through its index set."""
+        """Agents in registration order; each filter narrows through its index set (one round trip)."""
         filters = [
             keys.agents_by(i, v)
             for i, v in (("status", status), ("tag", tag), ("kind", kind), ("cap", capability))
             if v
         ]
-        if filters:
-            ids: set[str] = set(await self.redis.sinter(filters))
-            order = await self.redis.zrange(keys.agents_all(), 0, -1) if len(ids) > 1 else list(ids)
-            agent_ids = [a for a in order if a in ids]
-        else:
-            agent_ids = await self.redis.zrange(keys.agents_all(), 0, -1)
-        return await self.get_many(agent_ids)
+        raws = await self.scripts.run("agents_list", [keys.agents_all(), *filters], [])
+        return _decode_cards("[" + ",".join(raws) + "]") if raws else []
 
     async def ids_with(self, index: str, value: str) -> set[str]:
-        return set(await self.redis.smembers(keys.agents_by(index, value)))
+        return set(await self.redis.smembers(keys.agents_by(index, value)))  # type: ignore[misc]
 
     async def heartbeat(self, agent_id: str, guard: SessionGuard, status: str | None = None) -> tuple[AgentCard, bool]:
         changed, raw = await self.scripts.run_checked(
@@ -244,7 +245,7 @@ class AgentStore:
     async def set_label(self, agent_id: str, label: str | None) -> tuple[AgentCard, bool]:
         return await self._set_attr(agent_id, "label", label or "")
 
-    async def set_tags(self, agent_id: str, tags: list[str]) -> tuple[AgentCard, bool]:
+    async def set_tags(self, agent_id: str, tags: Sequence[str]) -> tuple[AgentCard, bool]:
         return await self._set_attr(agent_id, "tags", _encode(list(dict.fromkeys(tags))).decode())
 
     async def delete(self, agent_id: str) -> AgentCard | None:

@@ -68,9 +68,21 @@ def parse_published(payload: str) -> Event | None:
         return None
 
 
+MAX_STREAM_PART = 2**64 - 1
+
+
 def stream_id_tuple(stream_id: str) -> tuple[int, int]:
     ms, _, seq = stream_id.partition("-")
     return int(ms), int(seq or 0)
+
+
+def valid_stream_id(stream_id: str) -> bool:
+    """`<ms>-<seq>` with both parts unsigned 64-bit integers in ASCII digits, as Redis accepts them."""
+    ms, sep, seq = stream_id.partition("-")
+    return all(
+        part.isascii() and part.isdigit() and len(part) <= 20 and int(part) <= MAX_STREAM_PART
+        for part in (ms, seq if sep else "0")
+    )
 
 
 class Cursor:
@@ -86,11 +98,7 @@ class Cursor:
         positions: dict[str, str] = {}
         for part in raw.split(","):
             group, sep, sid = part.strip().partition("=")
-            if not sep or group not in keys.EVENT_GROUPS:
-                return None
-            try:
-                stream_id_tuple(sid)
-            except ValueError:
+            if not sep or group not in keys.EVENT_GROUPS or not valid_stream_id(sid):
                 return None
             positions[group] = sid
         return cls(positions)

@@ -234,6 +234,70 @@ def connectors_all() -> str:
     return f"{_SYS}connectors"
 
 
+# --- cmd: recipe instances (same hash tag as commands, so a step and its commands move together) --
+
+
+def recipe_instance(instance_id: str) -> str:
+    """Hash: the instance document, its status and one field group per step."""
+    return f"{_CMD}recipe:{instance_id}"
+
+
+def recipe_instances() -> str:
+    """Zset of every instance id, scored by start time (ms)."""
+    return f"{_CMD}recipes"
+
+
+def recipe_instances_by_status(status: str) -> str:
+    return f"{_CMD}recipes:status:{status}"
+
+
+# --- auto: automations and their runs ---------------------------------------------------------------
+
+_AUTO = prefix(AUTO)
+
+
+def automation(automation_id: str) -> str:
+    return f"{_AUTO}automation:{automation_id}"
+
+
+def automations() -> str:
+    """Zset of every automation id, scored by creation time (ms)."""
+    return f"{_AUTO}automations"
+
+
+def automations_due() -> str:
+    """Zset of enabled scheduled automations, scored by their next cron slot (ms)."""
+    return f"{_AUTO}due"
+
+
+def automations_on(event_type: str) -> str:
+    """Set of automation ids triggered by one relay event type."""
+    return f"{_AUTO}on:{event_type}"
+
+
+def automation_run(run_id: str) -> str:
+    return f"{_AUTO}run:{run_id}"
+
+
+def automation_runs() -> str:
+    """Zset of run ids, scored by start time (ms)."""
+    return f"{_AUTO}runs"
+
+
+def automation_runs_running() -> str:
+    """Zset of runs still `running`, scored by start time (ms): the reaper fails those a dead worker left."""
+    return f"{_AUTO}runs:running"
+
+
+def automation_runs_of(automation_id: str) -> str:
+    return f"{_AUTO}runs:of:{automation_id}"
+
+
+def automation_fired(automation_id: str, occasion: str) -> str:
+    """Set-once key: this automation has run for this occasion (`slot:<ms>` or `event:<group>:<id>`)."""
+    return f"{_AUTO}fired:{automation_id}:{occasion}"
+
+
 # --- tasks, callbacks outbox (task group); channels, bindings, pools, pairs (bus); integration limits (auth)
 # Task changes and the callback deliveries they cause are written by one script, so the outbox shares
 # the task group's hash tag.

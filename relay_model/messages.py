@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import msgspec
 from redis.asyncio import Redis
 
@@ -16,8 +18,9 @@ OFFLINE_BYPASS_KINDS = frozenset({"system", "control"})
 FANOUT_PREFIXES = ("tag:", "cap:", "label:")
 # History scans are bounded so a filter that matches little never walks all of history.
 HISTORY_SCAN_BUDGET = 5000
-# An inbox read examines at most this many broadcasts (an agent's own broadcasts are skipped).
-INBOX_BROADCAST_BUDGET = 5000
+# An inbox read examines at most this many broadcasts (an agent's own broadcasts are skipped, a page
+# of up to 1000 per Redis call); more own broadcasts in a row than this would stall its inbox reads.
+INBOX_BROADCAST_BUDGET = 100_000
 
 
 def is_direct_target(to: str) -> bool:
@@ -56,6 +59,11 @@ class SendMessageInput(Input):
     channel: Id | None = None
     claimable: bool = False
     idempotency_key: Id | None = None
+
+
+class CursorPosition(NamedTuple):
+    cursor: int
+    latest_id: int
 
 
 class _StoredDoc(msgspec.Struct, kw_only=True, rename="camel"):
@@ -121,6 +129,11 @@ class MessageStore:
 
         A reply's `threadId` is its parent's thread (the first message's id) unless `thread_id` is given.
         """
+        raw, created = await self.send_json(data, thread_id=thread_id)
+        return decode_message(raw), created
+
+    async def send_json(self, data: SendMessageInput, *, thread_id: int | None = None) -> tuple[str, bool]:
+        """`send`, answering the message as the JSON text the script built (the API serves it as is)."""
         check_json_size(data.payload, "payload")
         check_json_size(data.meta, "meta")
         doc = _StoredDoc(
@@ -161,7 +174,7 @@ class MessageStore:
                 "" if thread_id is None else thread_id,
             ],
         )
-        return decode_message(raw), bool(created)
+        return str(raw), bool(created)
 
     async def get(self, message_id: int) -> Message | None:
         (raw,) = await self.scripts.run("messages_get", [keys.message(message_id)], [])
@@ -229,22 +242,27 @@ class MessageStore:
         )
         return decode_message(raw)
 
-    async def mark_read(self, message_id: int, agent_id: str) -> int:
-        (cursor,) = await self.scripts.run_checked(
+    async def mark_read(self, message_id: int, agent_id: str) -> CursorPosition:
+        cursor, latest = await self.scripts.run_checked(
             "message_read",
-            [keys.message(message_id), keys.read_cursor(agent_id), keys.events(keys.BUS)],
+            [keys.message(message_id), keys.read_cursor(agent_id), keys.events(keys.BUS), keys.message_seq()],
             [now_ms(), message_id, agent_id, self.maxlen],
         )
-        return int(cursor)
+        return CursorPosition(int(cursor), int(latest))
 
     async def get_cursor(self, agent_id: str) -> int:
-        raw = await self.redis.get(keys.read_cursor(agent_id))
-        return int(raw) if raw else 0
+        return (await self.cursor_position(agent_id)).cursor
 
-    async def set_cursor(self, agent_id: str, cursor: int, *, allow_rewind: bool = False) -> int:
-        return int(
-            await self.scripts.run("cursor_set", [keys.read_cursor(agent_id)], [cursor, "1" if allow_rewind else "0"])
+    async def cursor_position(self, agent_id: str) -> CursorPosition:
+        """The agent's read cursor and the latest message id, in one round trip (same slot)."""
+        cursor, latest = await self.redis.mget([keys.read_cursor(agent_id), keys.message_seq()])
+        return CursorPosition(int(cursor or 0), int(latest or 0))
+
+    async def set_cursor(self, agent_id: str, cursor: int, *, allow_rewind: bool = False) -> CursorPosition:
+        position, latest = await self.scripts.run(
+            "cursor_set", [keys.read_cursor(agent_id), keys.message_seq()], [cursor, "1" if allow_rewind else "0"]
         )
+        return CursorPosition(int(position), int(latest))
 
     async def latest_id(self) -> int:
         raw = await self.redis.get(keys.message_seq())

@@ -11,6 +11,8 @@ from . import (
 )
 from .activity import ActivityStore
 from .agents import AgentStore
+from .automation_dispatch import ensure_consumer_groups
+from .automations import AutomationStore
 from .callbacks import CallbackStore
 from .channels import ChannelStore
 from .commands import CommandStore
@@ -22,6 +24,7 @@ from .messages import MessageStore
 from .orchestrators import OrchestratorStore
 from .pairs import PairStore
 from .providers import ProviderConfigStore
+from .recipe_runner import RecipeRunner
 from .scripts import Scripts
 from .settings import Settings
 from .tasks import TaskStore
@@ -39,6 +42,7 @@ class Relay:
         self.messages = MessageStore(redis, self.scripts, event_maxlen=maxlen, claim_ttl_ms=settings.claim_ttl_ms)
         self.activity = ActivityStore(redis, self.scripts, event_maxlen=maxlen)
         self.maintenance = MaintenanceStore(redis)
+        self.automations = AutomationStore(redis, self.scripts, event_maxlen=maxlen)
         self.commands = CommandStore(
             redis, self.scripts, event_maxlen=maxlen, default_ttl_ms=settings.command_default_ttl_ms
         )
@@ -46,6 +50,8 @@ class Relay:
         self.providers = ProviderConfigStore(redis)
         self.connectors = ConnectorStore(redis, self.scripts, self.commands, wait_s=settings.connector_wait_s)
         self.commands.on_final.append(self.connectors.on_command_final)
+        self.recipes = RecipeRunner(self)
+        self.commands.on_final.append(self.recipes.on_command)
         # Tasks, channels/pools, pairs and callbacks (their reaper steps live in work_reaper.py).
         self.tasks = TaskStore(
             redis,
@@ -70,3 +76,4 @@ class Relay:
     async def bootstrap(self) -> None:
         """Idempotent start-up writes (any number of nodes may run it at once)."""
         await self.agents.ensure_builtins()
+        await ensure_consumer_groups(self)

@@ -77,6 +77,8 @@ class Settings:
     data_dir: str = ""
     # Reaper: at most this many due items per Lua call; a pass loops until a batch comes back short.
     reap_batch_size: int = 200
+    # A cron slot later than this is a misfire: one catch-up run, then the next future slot.
+    automation_misfire_grace_ms: int = 10_000
     # Commands: a ttl for commands created without ttlMs (0 = they never expire), and how long
     # final commands are kept before the reaper purges them.
     command_default_ttl_ms: int = 0
@@ -123,6 +125,7 @@ class Settings:
             user_recipes_dir=_str("AGENT_RELAY_RECIPES_DIR"),
             data_dir=_str("AGENT_RELAY_DATA_DIR"),
             reap_batch_size=_int("AGENT_RELAY_REAP_BATCH", 200),
+            automation_misfire_grace_ms=_int("AGENT_RELAY_AUTOMATION_MISFIRE_GRACE_MS", 10_000),
             command_default_ttl_ms=max(0, int(_str("AGENT_RELAY_COMMAND_DEFAULT_TTL_MS") or 0)),
             command_retention_s=_float("AGENT_RELAY_COMMAND_RETENTION_S", 7 * 24 * 3600.0),
             connector_wait_s=_float("AGENT_RELAY_CONNECTOR_WAIT_S", 10.0),

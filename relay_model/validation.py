@@ -25,6 +25,8 @@ ActivityKind = Literal["message", "reply", "question", "operator", "pair", "task
 
 MAX_JSON_FIELD_CHARS: Final = 65_536
 MAX_LIST_ITEMS: Final = 100
+# Objects and arrays inside a free-form JSON field (meta, payload, metadata, params).
+MAX_JSON_DEPTH: Final = 64
 # JavaScript's Number.MAX_SAFE_INTEGER: the seed's bound for ids and cursors.
 MAX_SAFE_INT: Final = 2**53 - 1
 
@@ -45,9 +47,30 @@ _encoder = msgspec.json.Encoder()
 
 
 def check_json_size(value: Any, field: str, limit: int = MAX_JSON_FIELD_CHARS) -> None:
-    """The seed's `cleanParams` rule: an object whose JSON encoding exceeds the limit is refused."""
-    if value is not None and len(_encoder.encode(value)) > limit:
+    """The seed's `cleanParams` rule: an object whose JSON encoding exceeds the limit is refused.
+
+    Nesting is bounded too: a document that decodes at the edge of Python's recursion limit on the
+    way in would fail to decode later, inside a response or an event envelope.
+    """
+    if value is None:
+        return
+    if len(_encoder.encode(value)) > limit:
         raise Invalid(f"{field} is too large")
+    if not _depth_within(value, MAX_JSON_DEPTH):
+        raise Invalid(f"{field} is nested too deeply (at most {MAX_JSON_DEPTH} levels)")
+
+
+def _depth_within(value: Any, limit: int) -> bool:
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return False
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return True
 
 
 def parse_query_int(raw: str | None, *, field: str, lo: int, hi: int, text: str) -> int | None:

@@ -8,6 +8,7 @@ from arq.connections import RedisSettings
 from arq.cron import CronJob, cron
 
 from relay_model.settings import Settings
+from relay_worker.jobs.automations import automations_tick
 from relay_worker.jobs.callbacks import deliver_callbacks
 from relay_worker.jobs.lifecycle import shutdown, startup
 from relay_worker.jobs.reaper import reaper_tick
@@ -22,6 +23,8 @@ class WorkerSettings:
     functions: ClassVar[list[Any]] = []
     cron_jobs: ClassVar[list[CronJob]] = [
         *interval_ticks(reaper_tick, name="reaper", interval_s=SETTINGS.reap_interval_s, timeout_s=REAPER_TIMEOUT_S),
+        # Every replica ticks; each slot/event still runs once (relay_model.automation_dispatch).
+        cron(automations_tick, second=set(range(60)), unique=False, timeout=30),
         # Integration callbacks; leases make overlapping runs on several replicas safe.
         cron(deliver_callbacks, second=set(range(0, 60, 2)), unique=False, timeout=30),
     ]

@@ -2,6 +2,7 @@
 
 from .activity import ActivityController
 from .agents import AgentController
+from .automations import AutomationController, AutomationRunController
 from .broadcast import BroadcastController
 from .channels import ChannelBindingController, ChannelController
 from .commands import CommandController
@@ -14,6 +15,7 @@ from .messages import MessageController
 from .orchestrators import OrchestratorController
 from .pairs import PairController
 from .providers import ProviderController
+from .recipes import RecipeController
 from .system import SystemReapController
 from .tasks import TaskController
 from .tokens import TokenController
@@ -25,6 +27,9 @@ CONTROLLERS = [
     EventController,
     HealthController,
     SystemReapController,
+    AutomationController,
+    AutomationRunController,
+    RecipeController,
     CommandController,
     AgentControlController,
     HostController,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar
+from collections.abc import Callable
+from typing import Annotated, Any, ClassVar, cast
 
 from litestar import Controller, Request, get
 from litestar.params import QueryParameter
@@ -45,7 +46,8 @@ class EventController(Controller):
         patterns = [p.strip() for p in (types or "").split(",") if p.strip()]
         subject = stream_subject(principal)
         conn = await leases.open(subject)
-        client = broker.add(type_filter(patterns, agent_id), request.scope.get(EVICT_SCOPE_KEY))  # type: ignore[call-overload]
+        evict = cast("Callable[[], None] | None", request.scope.get(EVICT_SCOPE_KEY))
+        client = broker.add(type_filter(patterns, agent_id), evict)
         try:
             cursor = await broker.start_cursor(client, resume)
         except BaseException:

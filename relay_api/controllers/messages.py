@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, ClassVar
 
 import msgspec
-from litestar import Controller, Response, get, post
+from litestar import Controller, MediaType, Response, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from relay_api.deps import PrincipalDep, RelayDep
@@ -36,8 +36,9 @@ class MessageController(Controller):
     ) -> Response[Message]:
         """Send a message. 201 with the new message; 200 with the first one when the idempotencyKey was used."""
         await require_self(principal, data.from_, relay)
-        message, created = await relay.messages.send(data)
-        return Response(message, status_code=201 if created else 200)
+        # The hot path: the script's JSON is the response body, not decoded and encoded again.
+        raw, created = await relay.messages.send_json(data)
+        return Response(raw.encode(), media_type=MediaType.JSON, status_code=201 if created else 200)  # type: ignore[arg-type]
 
     @get("/", name="messages:list", opt={"scope": "messages:read"})
     async def list_messages(
@@ -72,18 +73,15 @@ class MessageController(Controller):
         if not agent_id:
             raise Invalid("agentId required")
         await require_self(principal, agent_id, relay)
-        return Cursor(
-            agent_id=agent_id,
-            cursor=await relay.messages.get_cursor(agent_id),
-            latest_id=await relay.messages.latest_id(),
-        )
+        position = await relay.messages.cursor_position(agent_id)
+        return Cursor(agent_id=agent_id, cursor=position.cursor, latest_id=position.latest_id)
 
     @post("/cursor", name="messages:cursor-set", opt={"scope": "messages:write"}, status_code=200)
     async def set_cursor(self, relay: RelayDep, principal: PrincipalDep, data: JSONBody[CursorInput]) -> Cursor:
         """Move an agent's read cursor forward (or back, with `rewind: true`)."""
         await require_self(principal, data.agent_id, relay)
-        cursor = await relay.messages.set_cursor(data.agent_id, data.cursor, allow_rewind=data.rewind)
-        return Cursor(agent_id=data.agent_id, cursor=cursor, latest_id=await relay.messages.latest_id())
+        position = await relay.messages.set_cursor(data.agent_id, data.cursor, allow_rewind=data.rewind)
+        return Cursor(agent_id=data.agent_id, cursor=position.cursor, latest_id=position.latest_id)
 
     @get("/{message_id:int}", name="messages:get", opt={"scope": "messages:read"})
     async def get_message(self, relay: RelayDep, principal: PrincipalDep, message_id: FromPath[int]) -> Message:
@@ -125,5 +123,5 @@ class MessageController(Controller):
     ) -> Cursor:
         """Acknowledge a message as read; the agent's read cursor moves up to it."""
         await require_self(principal, data.agent_id, relay)
-        cursor = await relay.messages.mark_read(message_id, data.agent_id)
-        return Cursor(agent_id=data.agent_id, cursor=cursor, latest_id=await relay.messages.latest_id())
+        position = await relay.messages.mark_read(message_id, data.agent_id)
+        return Cursor(agent_id=data.agent_id, cursor=position.cursor, latest_id=position.latest_id)

@@ -64,6 +64,7 @@ else
   redis.call('ZADD', '$INBOX$' .. to, id, id)
 end
 if ARGV[8] == '1' then redis.call('SET', KEYS[2], id) end
-local json = message_json(key)
+-- What message_json(key) would read back: a new message is unclaimed.
+local json = json_extend(doc, '"claimedBy":null,"claimedAt":null,"claimExpiresAt":null')
 relay_emit(KEYS[5], ARGV[11], 'bus', 'message.created', from, tostring(id), '{"message":' .. json .. '}')
 return { 'ok', 1, json }

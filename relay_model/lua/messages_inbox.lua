@@ -6,18 +6,24 @@
 local agent, since, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local budget = tonumber(ARGV[4])
 local own = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. since, '+inf', 'LIMIT', 0, limit)
--- Broadcasts sent by the agent itself are skipped, so read in pages until enough are found.
--- Past the last own entry there is no need for more broadcasts than fill the page.
+-- Broadcasts sent by the agent itself are skipped, so read in pages until enough are found; one
+-- ZMSCORE against the agent's sent-messages index tells which of a page are its own.
+local sent_by_agent = '$MESSAGES_BY_FROM$' .. agent
 local casts = {}
 local cursor = since
 local exhausted = false
+-- The first page is what the answer needs; pages grow when the agent's own broadcasts fill them.
+local size = limit
 while #casts < limit and budget > 0 do
-  local page = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. cursor, '+inf', 'LIMIT', 0, limit)
+  local page = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. cursor, '+inf', 'LIMIT', 0, math.min(budget, size))
+  size = math.min(size * 4, 1000)
   if #page == 0 then exhausted = true; break end
-  for _, id in ipairs(page) do
+  local own_flags = redis.call('ZMSCORE', sent_by_agent, unpack(page))
+  for i, id in ipairs(page) do
     budget = budget - 1
-    if redis.call('HGET', '$MESSAGE$' .. id, 'from') ~= agent then casts[#casts + 1] = id end
+    if not own_flags[i] then casts[#casts + 1] = id end
     cursor = id
+    if #casts >= limit then break end
   end
 end
 -- When the broadcast scan stopped on its budget, own entries past where it stopped must wait for

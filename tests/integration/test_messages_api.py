@@ -222,14 +222,16 @@ async def test_cursor_moves_forward_and_read_ack(client: Client) -> None:
     r = await client.get("/api/messages/cursor", params={"agentId": "b"})
     assert r.json() == {"agentId": "b", "cursor": 0, "latestId": m2["id"]}
     r = await client.post("/api/messages/cursor", json={"agentId": "b", "cursor": m2["id"]})
-    assert r.json()["cursor"] == m2["id"]
+    assert r.json() == {"agentId": "b", "cursor": m2["id"], "latestId": m2["id"]}
     # Never backwards unless asked to rewind.
     r = await client.post("/api/messages/cursor", json={"agentId": "b", "cursor": m1["id"]})
     assert r.json()["cursor"] == m2["id"]
     r = await client.post("/api/messages/cursor", json={"agentId": "b", "cursor": m1["id"], "rewind": True})
     assert r.json()["cursor"] == m1["id"]
     r = await client.post(f"/api/messages/{m2['id']}/read", json={"agentId": "b"})
-    assert r.status_code == 200 and r.json()["cursor"] == m2["id"]
+    assert r.status_code == 200 and r.json() == {"agentId": "b", "cursor": m2["id"], "latestId": m2["id"]}
+    r = await client.post("/api/messages/999999/read", json={"agentId": "b"})
+    assert (r.status_code, r.json()) == (404, {"error": "message not found"})
     r = await client.get("/api/messages/cursor")
     assert (r.status_code, r.json()) == (400, {"error": "agentId required"})
 
@@ -265,3 +267,15 @@ async def test_activity_filters(client: Client) -> None:
     assert r.json() == {"error": "kind must be one of: message, reply, question, operator, pair, task, state"}
     r = await client.post("/api/activity", json={"kind": "nope", "title": "x"})
     assert r.status_code == 400
+
+
+async def test_inbox_skips_a_long_run_of_own_broadcasts(client: Client, relay: Relay) -> None:
+    from relay_model.messages import SendMessageInput
+
+    loud = SendMessageInput(from_="loud", to="broadcast")
+    for _ in range(1500):
+        await relay.messages.send_json(loud)
+    other = await send(client, **{"from": "quiet", "to": "broadcast"})
+    direct = await send(client, **{"from": "quiet", "to": "loud"})
+    assert await inbox(client, "loud", limit=5) == [other["id"], direct["id"]]
+    assert len(await inbox(client, "quiet", limit=500)) == 500

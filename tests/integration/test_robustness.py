@@ -43,12 +43,25 @@ BAD_BODIES: list[tuple[str, str, bytes, str]] = [
     ("POST", "/api/agents", b'{"id":"\xff\xfe"}', "JSON is malformed"),
     ("POST", "/api/agents", b'{"id":"a","meta":{"x":' + b"[" * 1000 + b"]" * 1000 + b"}}", "JSON is nested too deeply"),
     ("POST", "/api/messages", b"[" * 1000 + b"]" * 1000, "JSON is nested too deeply"),
+    (
+        "POST",
+        "/api/agents",
+        b'{"id":"a","meta":' + b'{"a":' * 900 + b"1" + b"}" * 900 + b"}",
+        "meta is nested too deeply (at most 64 levels)",
+    ),
+    (
+        "POST",
+        "/api/messages",
+        b'{"from":"a","to":"b","payload":{"x":' + b"[" * 100 + b"]" * 100 + b"}}",
+        "payload is nested too deeply (at most 64 levels)",
+    ),
     ("POST", "/api/agents", b"", "JSON object body required"),
     ("POST", "/api/agents", b"[]", "JSON object body required"),
     ("POST", "/api/agents", b"null", "JSON object body required"),
     ("POST", "/api/agents", b'"id"', "JSON object body required"),
     ("POST", "/api/agents", b'{"id":5}', "id must be a string"),
     ("POST", "/api/agents", b'{"id":""}', "id must not be empty"),
+    ("POST", "/api/agents", b'{"id":"team/reviewer"}', 'id must not contain "/"'),
     ("POST", "/api/agents", b'{"id":"a","tags":"x"}', "tags must be an array or null"),
     ("POST", "/api/agents", b'{"id":"a","tags":[1]}', "tags[0] must be a string"),
     ("POST", "/api/agents", b'{"id":"a","meta":[]}', "meta must be an object or null"),
@@ -238,3 +251,15 @@ async def test_huge_lists_and_params_are_refused_not_crashed(client: Client, red
     r = await client.get("/api/messages", params={"limit": "9" * 5000})
     assert (r.status_code, r.json()) == (400, {"error": "limit must be an integer between 1 and 500"})
     assert await snapshot(redis) == before
+
+
+async def test_odd_session_headers_and_event_ids(client: Client) -> None:
+    await client.post("/api/agents", json={"id": "a"})
+    for value in (b"9" * 5000, b"\xb2", b"-5", b"1e5", b""):
+        r = await client.post(
+            "/api/agents/a/heartbeat", headers=[(b"X-Agent-Session-Id", b"s"), (b"X-Agent-Session-Started-At", value)]
+        )
+        assert r.status_code == 200, value
+    for bad in ("bus=" + "9" * 100 + "-0", "bus=18446744073709551616-0", "bus=1-18446744073709551616", "bus=٣-0"):
+        r = await client.get("/api/events", params={"lastEventId": bad})
+        assert (r.status_code, r.json()) == (400, {"error": "Last-Event-ID is not an event id of this relay"}), bad

@@ -99,3 +99,34 @@ def test_body_limit_holds_for_chunked_bodies_on_a_real_node(small_limit_node: st
     assert (r.status_code, r.json()) == (413, {"error": "request body too large"})
     r = httpx.post(small_limit_node + "/api/messages", json={"from": "a", "to": "b", "body": "x" * 400}, headers=AUTH)
     assert (r.status_code, r.json()) == (413, {"error": "request body too large"})
+
+
+async def test_a_node_started_before_redis_serves_503s_then_comes_up_complete(tmp_path: Path) -> None:
+    from relay_api.embedded import free_port
+    from tests.procs import ApiNode
+
+    redis_port = free_port()
+    env = relay_env(f"redis://127.0.0.1:{redis_port}/0", ADMIN_TOKEN)
+    node = ApiNode(env, tmp_path / "api.log")
+    server: EmbeddedRedis | None = None
+    try:
+        wait_for(node.url + "/healthz", 200)
+        assert httpx.get(node.url + "/readyz", timeout=5).status_code == 503
+        r = httpx.get(node.url + "/api/agents", headers=AUTH, timeout=10)
+        assert (r.status_code, r.json()) == (503, DOWN)
+        server = EmbeddedRedis(tmp_path / "redis", redis_port, persistent=False).start()
+        wait_for(node.url + "/readyz", 200)
+        # Start-up work that needed Redis (the built-in agents) finished by itself.
+        deadline = time.monotonic() + 15
+        while httpx.get(node.url + "/api/agents/user", headers=AUTH, timeout=5).status_code != 200:
+            assert time.monotonic() < deadline, node.log()
+            time.sleep(0.1)
+        async with SSE(node.url) as sse:
+            r = httpx.post(node.url + "/api/agents", json={"id": "late"}, headers=AUTH, timeout=5)
+            assert r.status_code == 201
+            assert (await sse.next_event()).json["subject"] == "late"
+        assert "Traceback" not in node.log()
+    finally:
+        node.stop()
+        if server:
+            server.stop()

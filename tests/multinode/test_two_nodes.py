@@ -121,3 +121,29 @@ async def test_sse_type_and_agent_filters(nodes: list[ApiNode], redis: Redis) ->
         event = (await sse.next_event()).json
         assert (event["type"], event["subject"]) == ("agent.registered", "f1")
         assert await sse.quiet_for(0.5) == []
+
+
+async def test_status_and_heartbeat_events(nodes: list[ApiNode], redis: Redis) -> None:
+    a, b = nodes
+    async with http() as c:
+        await post(c, a.url + "/api/agents", {"id": "hb"})
+        async with SSE(b.url, params={"types": "agent.*", "agentId": "hb"}) as sse:
+            r = await c.patch(a.url + "/api/agents/hb/status", json={"status": "stale"})
+            assert r.status_code == 200
+            event = (await sse.next_event()).json
+            assert (event["type"], event["data"]["agent"]["status"]) == ("agent.status", "stale")
+            # A heartbeat brings a stale agent back online, and says so.
+            r = await c.post(a.url + "/api/agents/hb/heartbeat")
+            assert r.json()["agent"]["status"] == "online"
+            event = (await sse.next_event()).json
+            assert (event["type"], event["data"]["agent"]["status"]) == ("agent.status", "online")
+            # A heartbeat that changes nothing but lastSeen is not an event.
+            await c.post(a.url + "/api/agents/hb/heartbeat")
+            assert await sse.quiet_for(0.6) == []
+
+
+async def test_a_resume_id_from_the_future_does_not_hide_new_events(nodes: list[ApiNode], redis: Redis) -> None:
+    async with SSE(nodes[0].url, last_event_id="bus=99999999999999-0,cmd=99999999999999-0") as sse, http() as c:
+        sent = await post(c, nodes[1].url + "/api/messages", {"from": "f", "to": "g"})
+        event = (await sse.next_event()).json
+        assert event["data"]["message"]["id"] == sent["id"]

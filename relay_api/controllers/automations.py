@@ -1,0 +1,72 @@
+"""Automations: CRUD, run now, and the run history (`/api/automation-runs`)."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal
+
+import msgspec
+from litestar import Controller, Response, delete, get, patch, post
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+
+from relay_api.deps import RelayDep
+from relay_model.automation_dispatch import DispatchResult, run_now
+from relay_model.automations import Automation, AutomationInput, AutomationRun
+from relay_model.errors import NotFound
+
+
+class Ok(msgspec.Struct):
+    ok: bool = True
+
+
+class AutomationController(Controller):
+    path = "/automations"
+    tags: ClassVar[list[str]] = ["automations"]
+
+    @get("/", name="automations:list", opt={"scope": "automations:read"})
+    async def list_automations(self, relay: RelayDep) -> list[Automation]:
+        """Every automation, oldest first, with `nextRunAt` and its last run."""
+        return await relay.automations.list()
+
+    @post("/", name="automations:create", opt={"scope": "automations:write"}, status_code=201)
+    async def create(self, relay: RelayDep, data: JSONBody[AutomationInput]) -> Automation:
+        """Create an automation: `{name, enabled?, trigger, action}` (see the README for the shapes)."""
+        return await relay.automations.create(data)
+
+    @get("/{automation_id:str}", name="automations:get", opt={"scope": "automations:read"})
+    async def get_automation(self, relay: RelayDep, automation_id: FromPath[str]) -> Automation:
+        return await relay.automations.require(automation_id)
+
+    @patch("/{automation_id:str}", name="automations:update", opt={"scope": "automations:write"})
+    async def update(
+        self, relay: RelayDep, automation_id: FromPath[str], data: JSONBody[AutomationInput]
+    ) -> Automation:
+        """Change any of name, enabled, trigger, action. Disabling removes it from the schedule at once."""
+        return await relay.automations.update(automation_id, data)
+
+    @delete("/{automation_id:str}", name="automations:delete", opt={"scope": "automations:admin"}, status_code=200)
+    async def delete_automation(self, relay: RelayDep, automation_id: FromPath[str]) -> Ok:
+        if not await relay.automations.delete(automation_id):
+            raise NotFound("automation not found")
+        return Ok()
+
+    @post("/{automation_id:str}/run", name="automations:run", opt={"scope": "automations:write"}, status_code=202)
+    async def run(self, relay: RelayDep, automation_id: FromPath[str]) -> Response[DispatchResult]:
+        """Run now (also when disabled). 202 with `{automation, run, command?, message?, task?, instance?}`;
+        a run whose action fails is recorded and returned with `status: failed` and its `error`."""
+        return Response(await run_now(relay, automation_id), status_code=202)
+
+
+class AutomationRunController(Controller):
+    path = "/automation-runs"
+    tags: ClassVar[list[str]] = ["automations"]
+
+    @get("/", name="automations:runs", opt={"scope": "automations:read"})
+    async def list_runs(
+        self,
+        relay: RelayDep,
+        automation_id: Annotated[str | None, QueryParameter(name="automationId", max_length=240)] = None,
+        status: FromQuery[Literal["running", "succeeded", "failed"] | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+    ) -> list[AutomationRun]:
+        """Runs newest first, each with its outcome (`status`, `created`, `error`)."""
+        return await relay.automations.runs(automation_id=automation_id, status=status, limit=limit)

@@ -1,0 +1,361 @@
+"""Running automations: one run per occasion (a cron slot, an event, a manual run), whichever node asks.
+
+- `run_now` — `POST /api/automations/:id/run`.
+- `dispatch_due` — the worker's schedule pass: each due slot is claimed by a compare-and-set on the due
+  set plus a set-once key per (automation, slot), so it runs once however many workers tick.
+- `dispatch_events` — the worker's event pass: reads every event stream through one consumer group
+  (`automations`), so each event reaches one worker; a set-once key per (automation, event) keeps a
+  redelivered event from running an automation twice. Events of `automation.*` never trigger.
+
+Event filters. `filter` is an object of `path: expected` pairs, all of which must match. A path is
+dotted (`task.metadata.repo`) and is looked up in the event's `data` and, failing that, inside each
+object at the top of `data` (so `{"severity": "critical"}` matches `data.task.severity` of a
+`task.created` event). A scalar matches an equal value, or a list that contains it; a list of
+expected values matches any of them. An automation sees only events emitted after it was created.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Literal
+
+import msgspec
+from redis.exceptions import ResponseError
+
+from . import keys
+from .automation_schedule import plan_firing
+from .automations import (
+    Automation,
+    AutomationRun,
+    EventTrigger,
+    MessageAction,
+    RunCreated,
+    ScheduleTrigger,
+    TaskAction,
+    action_body,
+    new_run,
+    register_action_body,
+    reword,
+)
+from .clock import now_ms
+from .commands import Command, CreateCommandInput, clean_object, required_text
+from .errors import Invalid, NotFound, RelayError
+from .integration_events import notify_target
+from .messages import Message, SendMessageInput
+from .recipe_runner import RecipeInstance, RecipeStartInput
+from .tasks import CreateTaskInput, NewTask, Task
+
+if TYPE_CHECKING:
+    from .relay import Relay
+
+log = logging.getLogger("relay.automations")
+
+CONSUMER_GROUP = "automations"
+# A pending event not acknowledged for this long (its worker died) is taken over by another.
+EVENT_RECLAIM_IDLE_MS = 60_000
+EVENT_BATCH = 200
+# Scheduled runs one worker dispatches at once.
+DISPATCH_CONCURRENCY = 16
+TRIGGER_GROUPS = tuple(g for g in keys.EVENT_GROUPS if g != keys.AUTO)
+
+
+class DispatchResult(msgspec.Struct, kw_only=True, rename="camel", omit_defaults=True):
+    """The seed's `AutomationDispatchResult`: the automation, its run and what the action created."""
+
+    automation: Automation
+    run: AutomationRun
+    command: Command | None = None
+    message: Message | None = None
+    task: Task | None = None
+    # A recipe action: the instance it started and the commands of its first steps.
+    instance: RecipeInstance | None = None
+    commands: list[Command] | None = None
+
+
+async def _perform(relay: Relay, automation: Automation, result: DispatchResult) -> RunCreated:
+    body = action_body(automation.action)
+    if isinstance(automation.action, MessageAction):
+        assert isinstance(body, SendMessageInput)
+        message, _ = await relay.messages.send(body)
+        result.message = message
+        return RunCreated(message_id=message.id)
+    if isinstance(automation.action, TaskAction):
+        assert isinstance(body, CreateTaskInput)
+        task, _ = await relay.tasks.create(
+            NewTask(
+                title=body.title,
+                body=body.body,
+                severity=body.severity,
+                target=body.target or "",
+                channel=body.channel or "",
+                source=body.source or "automation",
+                type=body.type or "",
+                metadata={**(body.metadata or {}), "automationId": automation.id},
+            )
+        )
+        # As POST /api/tasks: a target agent is told with a `task` message.
+        await notify_target(relay, task)
+        result.task = task
+        return RunCreated(task_id=task.id)
+    performer = ACTION_PERFORMERS.get(str(automation.action.__struct_config__.tag))
+    if performer is None:
+        raise RelayError(f"action {automation.action.__struct_config__.tag} is not available on this relay")
+    return await performer(relay, body, result)
+
+
+async def _perform_command(relay: Relay, body: CreateCommandInput, result: DispatchResult) -> RunCreated:
+    command = await relay.commands.create_from(body)
+    result.command = command
+    return RunCreated(command_id=command.id)
+
+
+async def _perform_recipe(relay: Relay, body: RecipeStartInput, result: DispatchResult) -> RunCreated:
+    if body.started_by is None:
+        body = msgspec.structs.replace(body, started_by=f"automation:{result.automation.id}")
+    started = await relay.recipes.start(body)
+    result.instance, result.commands = started.instance, started.commands
+    return RunCreated(recipe_instance_id=started.instance.id, command_ids=[c.id for c in started.commands])
+
+
+def _check_command(body: CreateCommandInput) -> None:
+    for field in ("type", "source", "target"):
+        try:
+            required_text(getattr(body, field), field)
+        except Invalid:
+            raise Invalid(f"action.command.{field} required") from None
+    try:
+        clean_object(body.params, "params")
+    except Invalid as exc:
+        raise Invalid(f"action.command.{exc.message}") from None
+
+
+def _check_recipe(body: RecipeStartInput) -> None:
+    if body.name is None and body.recipe is None:
+        raise Invalid("action.recipe.name required")
+
+
+register_action_body("command", CreateCommandInput, _check_command)
+register_action_body("recipe", RecipeStartInput, _check_recipe)
+
+# Action type -> coroutine that carries it out.
+Performer = Callable[["Relay", Any, DispatchResult], Awaitable[RunCreated]]
+ACTION_PERFORMERS: dict[str, Performer] = {"command": _perform_command, "recipe": _perform_recipe}
+
+
+def _event_data(result: DispatchResult) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    for name in ("command", "message", "task", "instance"):
+        value = getattr(result, name)
+        if value is not None:
+            extra[name] = value
+    return extra
+
+
+async def dispatch(
+    relay: Relay,
+    automation: Automation,
+    *,
+    trigger: Literal["schedule", "event", "manual"],
+    mode: Literal["slot", "event", "manual"],
+    occasion: str = "",
+    expected: int | None = None,
+    next_at: int | None = None,
+    **run_fields: Any,
+) -> DispatchResult | None:
+    """Start a run (once per occasion), carry out the action, record the outcome. None if not ours."""
+    run = new_run(automation, trigger, **run_fields)
+    started = await relay.automations.start_run(
+        automation, run, mode=mode, occasion=occasion, expected=expected, next_at=next_at
+    )
+    if started is None:
+        return None
+    result = DispatchResult(automation=started, run=run)
+    try:
+        run.created = await _perform(relay, started, result)
+        run.status = "succeeded"
+    except RelayError as exc:
+        run.status, run.error = "failed", exc.message
+    except msgspec.ValidationError as exc:
+        run.status, run.error = "failed", reword(f"action.{started.action.__struct_config__.tag}", exc)
+    except Exception as exc:
+        log.exception("automation %s run %s failed", automation.id, run.id)
+        run.status, run.error = "failed", f"{type(exc).__name__}: {exc}"
+    run.finished_at = now_ms()
+    after = await relay.automations.finish_run(run, _event_data(result))
+    result.automation = after or started
+    return result
+
+
+async def run_now(relay: Relay, automation_id: str) -> DispatchResult:
+    automation = await relay.automations.require(automation_id)
+    result = await dispatch(relay, automation, trigger="manual", mode="manual")
+    assert result is not None  # a manual run is never de-duplicated
+    return result
+
+
+async def _fire_slot(relay: Relay, automation: Automation, score: int, at: int, grace_ms: int) -> AutomationRun | None:
+    assert isinstance(automation.trigger, ScheduleTrigger)
+    trig = automation.trigger
+    firing = plan_firing(trig.cron, trig.timezone, score, at, grace_ms)
+    try:
+        result = await dispatch(
+            relay,
+            automation,
+            trigger="schedule",
+            mode="slot",
+            occasion=f"slot:{firing.slot}",
+            expected=score,
+            next_at=firing.next,
+            scheduled_for=firing.slot,
+            catch_up=firing.catch_up,
+        )
+    except NotFound:
+        return None
+    return result.run if result is not None else None
+
+
+async def dispatch_due(
+    relay: Relay, *, grace_ms: int, now: int | None = None, rounds: int = 20, batch: int = 100
+) -> list[AutomationRun]:
+    """Fire every due slot once. A slot late by more than `grace_ms` is a misfire (see automation_schedule).
+
+    A batch is dispatched concurrently (bounded) and in random order, so several workers that read the
+    same due entries mostly claim different ones instead of queueing behind each other's CAS.
+    """
+    fired: list[AutomationRun] = []
+    gate = asyncio.Semaphore(DISPATCH_CONCURRENCY)
+
+    async def fire(automation: Automation, score: int, at: int) -> AutomationRun | None:
+        async with gate:
+            return await _fire_slot(relay, automation, score, at, grace_ms)
+
+    for _ in range(rounds):
+        at = now if now is not None else now_ms()
+        due = await relay.automations.due(at, limit=batch)
+        if not due:
+            break
+        found = {a.id: a for a in await relay.automations.get_many([aid for aid, _ in due])}
+        stale = [aid for aid, _ in due if not isinstance(getattr(found.get(aid), "trigger", None), ScheduleTrigger)]
+        if stale:
+            await relay.redis.zrem(keys.automations_due(), *stale)
+        jobs = [(found[aid], score) for aid, score in due if aid not in stale]
+        random.shuffle(jobs)
+        runs = await asyncio.gather(*(fire(automation, score, at) for automation, score in jobs))
+        fired.extend(run for run in runs if run is not None)
+        if now is not None and len(due) < batch:
+            break
+    return fired
+
+
+def _lookup(data: Any, path: str) -> list[Any]:
+    def follow(node: Any) -> tuple[bool, Any]:
+        for part in path.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return False, None
+            node = node[part]
+        return True, node
+
+    found, value = follow(data)
+    if found:
+        return [value]
+    if isinstance(data, dict):
+        return [v for ok, v in (follow(inner) for inner in data.values() if isinstance(inner, dict)) if ok]
+    return []
+
+
+def _equal(actual: Any, expected: Any) -> bool:
+    if isinstance(expected, list):
+        return any(_equal(actual, e) for e in expected)
+    if isinstance(actual, list) and not isinstance(expected, list | dict):
+        return expected in actual
+    return bool(actual == expected)
+
+
+def matches(flt: dict[str, Any] | None, data: Any) -> bool:
+    """Whether an event's data satisfies an automation's filter (the rule in the module docstring)."""
+    if not flt:
+        return True
+    return all(any(_equal(v, expected) for v in _lookup(data, path)) for path, expected in flt.items())
+
+
+async def ensure_consumer_groups(relay: Relay) -> None:
+    """Create the `automations` consumer group on every event stream (idempotent, from `$`)."""
+    for group in TRIGGER_GROUPS:
+        try:
+            await relay.redis.xgroup_create(keys.events(group), CONSUMER_GROUP, id="$", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+
+async def _handle_events(relay: Relay, group: str, entries: list[tuple[str, dict[str, str]]]) -> list[AutomationRun]:
+    types = sorted({fields.get("t", "") for _, fields in entries if not fields.get("t", "").startswith("automation.")})
+    if not types:
+        return []
+    pipe = relay.redis.pipeline(transaction=False)
+    for etype in types:
+        pipe.smembers(keys.automations_on(etype))
+    listeners = {t: sorted(ids) for t, ids in zip(types, await pipe.execute(), strict=True) if ids}
+    if not listeners:
+        return []
+    by_id = {a.id: a for a in await relay.automations.get_many(sorted({i for ids in listeners.values() for i in ids}))}
+    fired: list[AutomationRun] = []
+    for sid, fields in entries:
+        ids = listeners.get(fields.get("t", ""))
+        if not ids:
+            continue
+        ts = int(sid.split("-", 1)[0])
+        data: Any = None
+        for automation_id in ids:
+            automation = by_id.get(automation_id)
+            if automation is None or not automation.enabled or not isinstance(automation.trigger, EventTrigger):
+                continue
+            if ts < automation.created_at:
+                continue
+            if data is None:
+                try:
+                    data = msgspec.json.decode(fields.get("d", "null"))
+                except msgspec.DecodeError:
+                    data = {}
+            if not matches(automation.trigger.filter, data):
+                continue
+            result = await dispatch(
+                relay,
+                automation,
+                trigger="event",
+                mode="event",
+                occasion=f"event:{group}:{sid}",
+                event_type=fields.get("t"),
+                event_id=f"{group}:{sid}",
+            )
+            if result is not None:
+                fired.append(result.run)
+    return fired
+
+
+async def dispatch_events(relay: Relay, consumer: str) -> list[AutomationRun]:
+    """Run the automations triggered by new events (and events a dead worker left unacknowledged)."""
+    fired: list[AutomationRun] = []
+    for group in TRIGGER_GROUPS:
+        stream = keys.events(group)
+        try:
+            claimed = await relay.redis.xautoclaim(
+                stream, CONSUMER_GROUP, consumer, EVENT_RECLAIM_IDLE_MS, start_id="0-0", count=EVENT_BATCH
+            )
+            reply = await relay.redis.xreadgroup(CONSUMER_GROUP, consumer, {stream: ">"}, count=EVENT_BATCH)
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            await ensure_consumer_groups(relay)
+            continue
+        entries = [e for e in (claimed[1] if claimed else []) if e and e[1]]
+        for _, items in reply or []:
+            entries.extend(items)
+        if not entries:
+            continue
+        fired.extend(await _handle_events(relay, group, entries))
+        await relay.redis.xack(stream, CONSUMER_GROUP, *[sid for sid, _ in entries])
+    return fired
