@@ -2,7 +2,9 @@
 
 Every route declares the scope it needs in its `opt` (`opt={"scope": "agents:write"}`); the guard
 below resolves the caller's token to a `Principal` and checks that scope. `PUBLIC` routes skip it.
-Token kinds plug in as resolvers: the admin token from the environment is one.
+Token kinds plug in as resolvers: the admin token from the environment is built in; signed API
+tokens (relay_api/token_auth.py) and configured integration tokens add theirs. What each role may do
+is the table in relay_api/scopes.py; as whom it may act, relay_api/ownership.py.
 """
 
 from __future__ import annotations

@@ -461,7 +461,7 @@ def token_revoked(jti: str) -> str:
 
 
 def rate_window(subject: str, window: int) -> str:
-    """Request counter of one token (jti, or `admin`) in one fixed one-minute window."""
+    """Request counter of one token (its jti, or `admin-env` for the admin token) in one one-minute window."""
     return f"{_AUTH}rate:{subject}:{window}"
 
 
