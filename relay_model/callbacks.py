@@ -197,7 +197,7 @@ class CallbackStore:
                 if not 200 <= status_code < 300:
                     error = f"callback answered {status_code}"
                     retry = status_code >= 500 or status_code in RETRYABLE_STATUS
-            except Invalid as exc:
+            except (Invalid, outbound.BlockedDestination) as exc:
                 # The URL itself is refused (scheme, host, address policy): retrying cannot help.
                 error = exc.message
             except RelayError as exc:
