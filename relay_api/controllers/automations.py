@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Literal
 
 import msgspec
 from litestar import Controller, Response, delete, get, patch, post
@@ -20,7 +20,7 @@ class Ok(msgspec.Struct):
 
 class AutomationController(Controller):
     path = "/automations"
-    tags: ClassVar[list[str]] = ["automations"]
+    tags = ["automations"]
 
     @get("/", name="automations:list", opt={"scope": "automations:read"})
     async def list_automations(self, relay: RelayDep) -> list[Automation]:
@@ -58,7 +58,7 @@ class AutomationController(Controller):
 
 class AutomationRunController(Controller):
     path = "/automation-runs"
-    tags: ClassVar[list[str]] = ["automations"]
+    tags = ["automations"]
 
     @get("/", name="automations:runs", opt={"scope": "automations:read"})
     async def list_runs(

@@ -8,7 +8,7 @@ reaches agents marked offline too, as the seed's bypass list says.
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from typing import Annotated
 
 import msgspec
 from litestar import Controller, post
@@ -35,7 +35,7 @@ class BroadcastResult(msgspec.Struct, rename="camel"):
 
 class BroadcastController(Controller):
     path = "/system/broadcast"
-    tags: ClassVar[list[str]] = ["system"]
+    tags = ["system"]
 
     @post("/", name="system:broadcast", opt={"scope": "system:admin"}, status_code=201)
     async def broadcast(self, relay: RelayDep, data: JSONBody[BroadcastInput]) -> BroadcastResult:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from typing import Annotated
 
 import msgspec
 from litestar import Controller, Response, delete, get, post
@@ -36,7 +36,7 @@ class Ok(msgspec.Struct):
 
 class ChannelController(Controller):
     path = "/channels"
-    tags: ClassVar[list[str]] = ["channels"]
+    tags = ["channels"]
 
     @get("/", name="channels:list", opt={"scope": "channels:read"})
     async def list_channels(self, relay: RelayDep) -> list[ChannelSummary]:
@@ -105,7 +105,7 @@ class ChannelController(Controller):
 
 class ChannelBindingController(Controller):
     path = "/channel-bindings"
-    tags: ClassVar[list[str]] = ["channels"]
+    tags = ["channels"]
 
     @post("/", name="channel-bindings:create", opt={"scope": "channels:write"}, status_code=201)
     async def create(self, relay: RelayDep, data: JSONBody[BindingInput]) -> ChannelBinding:

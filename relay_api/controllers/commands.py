@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from typing import Annotated
 
 import msgspec
 from litestar import Controller, delete, get, patch, post
@@ -31,7 +31,7 @@ async def _require_party(principal: Principal, command_id: str, relay: Relay) ->
 
 class CommandController(Controller):
     path = "/commands"
-    tags: ClassVar[list[str]] = ["commands"]
+    tags = ["commands"]
 
     @post("/", name="commands:create", opt={"scope": "commands:write", **BODY_TEXT}, status_code=201)
     async def create(self, relay: RelayDep, principal: PrincipalDep, data: JSONBody[CreateCommandInput]) -> Command:

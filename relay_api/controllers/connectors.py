@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import msgspec
 from litestar import Controller, Response, delete, get, post, put
 from litestar.params import FromPath, JSONBody
@@ -25,7 +23,7 @@ class Ok(msgspec.Struct):
 
 class ConnectorController(Controller):
     path = "/connectors"
-    tags: ClassVar[list[str]] = ["connectors"]
+    tags = ["connectors"]
 
     @get("/", name="connectors:list", opt={"scope": "connectors:read"})
     async def list_connectors(self, relay: RelayDep) -> list[Connector]:

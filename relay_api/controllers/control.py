@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from typing import Annotated
 
 import msgspec
 from litestar import Controller, get, post
@@ -31,7 +31,7 @@ class AgentControlController(Controller):
     """Shares the `/agents` path with AgentController; these routes only create commands."""
 
     path = "/agents"
-    tags: ClassVar[list[str]] = ["agents"]
+    tags = ["agents"]
 
     @post(
         "/spawn", name="agents:spawn", opt={"scope": "agents:write", "body_error": "provider required"}, status_code=202
@@ -62,7 +62,7 @@ class AgentControlController(Controller):
 
 class HostController(Controller):
     path = "/host"
-    tags: ClassVar[list[str]] = ["agents"]
+    tags = ["agents"]
 
     @get("/directories", name="host:directories", opt={"scope": "system:read"})
     async def list_directories(

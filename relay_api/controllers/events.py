@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, ClassVar, cast
+from typing import Annotated, Any, cast
 
 from litestar import Controller, Request, get
 from litestar.params import QueryParameter
@@ -19,7 +19,7 @@ from relay_model.events import Cursor
 
 class EventController(Controller):
     path = "/events"
-    tags: ClassVar[list[str]] = ["events"]
+    tags = ["events"]
 
     @get("/", name="events:stream", opt={"scope": "events:read"}, middleware=[sse_eviction_middleware])
     async def stream(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any, ClassVar
+from typing import Any
 
 from litestar import Controller, Request, Response, get
 from redis.exceptions import RedisError
@@ -18,7 +18,7 @@ STARTED = time.time()
 
 class HealthController(Controller):
     path = "/health"
-    tags: ClassVar[list[str]] = ["system"]
+    tags = ["system"]
 
     @get("/", name="system:health", opt={"scope": PUBLIC})
     async def health(self, request: Request[Any, Any, Any], relay: RelayDep) -> Response[dict[str, Any]]:

@@ -3,7 +3,7 @@ record of callback deliveries."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
@@ -59,7 +59,7 @@ class IntegrationEventResult(msgspec.Struct, rename="camel"):
 
 class IntegrationController(Controller):
     path = "/integrations"
-    tags: ClassVar[list[str]] = ["integrations"]
+    tags = ["integrations"]
 
     @get("/", name="integrations:list", opt={"scope": "integrations:read"})
     async def list_integrations(self, relay: RelayDep) -> list[IntegrationSummary]:

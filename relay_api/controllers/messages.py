@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from typing import Annotated
 
 import msgspec
 from litestar import Controller, MediaType, Response, get, post
@@ -28,7 +28,7 @@ class ClaimResult(msgspec.Struct, rename="camel"):
 
 class MessageController(Controller):
     path = "/messages"
-    tags: ClassVar[list[str]] = ["messages"]
+    tags = ["messages"]
 
     @post("/", name="messages:send", opt={"scope": "messages:send"}, status_code=201)
     async def send(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Response, delete, get, patch, post
@@ -41,7 +41,7 @@ class AgentsUpdated(msgspec.Struct, rename="camel"):
 
 class OrchestratorController(Controller):
     path = "/orchestrators"
-    tags: ClassVar[list[str]] = ["orchestrators"]
+    tags = ["orchestrators"]
 
     @post("/", name="orchestrators:register", opt={"scope": "orchestrators:write"}, status_code=200)
     async def register(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from typing import Annotated
 
 from litestar import Controller, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
@@ -58,7 +58,7 @@ async def _tell(relay: Relay, pair: Pair, actor: str, subject: str) -> None:
 
 class PairController(Controller):
     path = "/pairs"
-    tags: ClassVar[list[str]] = ["pairs"]
+    tags = ["pairs"]
 
     @post("/", name="pairs:create", opt={"scope": "pairs:write"}, status_code=201)
     async def create(self, relay: RelayDep, principal: PrincipalDep, data: JSONBody[CreatePairInput]) -> Pair:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import msgspec
 from litestar import Controller, Response, get, post, put
@@ -25,7 +25,7 @@ class ProviderTestInput(msgspec.Struct, kw_only=True, rename="camel"):
 
 class ProviderController(Controller):
     path = "/providers"
-    tags: ClassVar[list[str]] = ["providers"]
+    tags = ["providers"]
 
     @get("/config", name="providers:list", opt={"scope": "providers:read"})
     async def all_configs(self, relay: RelayDep) -> dict[str, ProviderConfig]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Response, get, post
@@ -29,7 +29,7 @@ def _body(raw: Any, kind: type[msgspec.Struct], not_object: str) -> Any:
 
 class RecipeController(Controller):
     path = "/recipes"
-    tags: ClassVar[list[str]] = ["recipes"]
+    tags = ["recipes"]
 
     @get("/", name="recipes:list", opt={"scope": "recipes:read"})
     async def list_recipes(self, relay: RelayDep) -> list[LoadedRecipe]:

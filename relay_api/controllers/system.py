@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from litestar import Controller, post
 
 from relay_api.deps import RelayDep
@@ -12,7 +10,7 @@ from relay_model.reaper import ReapReport, reap_once
 
 class SystemReapController(Controller):
     path = "/system"
-    tags: ClassVar[list[str]] = ["system"]
+    tags = ["system"]
 
     @post("/reap", name="system:reap", opt={"scope": "system:admin"}, status_code=200)
     async def reap(self, relay: RelayDep) -> ReapReport:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from typing import Annotated
 
 import msgspec
 from litestar import Controller, get, patch, post
@@ -31,7 +31,7 @@ class TaskResult(msgspec.Struct, rename="camel"):
 
 class TaskController(Controller):
     path = "/tasks"
-    tags: ClassVar[list[str]] = ["tasks"]
+    tags = ["tasks"]
 
     @get("/", name="tasks:list", opt={"scope": "tasks:read"})
     async def list_tasks(

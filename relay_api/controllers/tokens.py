@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from typing import Annotated
 
 import msgspec
 from litestar import Controller, Response, get, post
@@ -20,7 +20,7 @@ class Ok(msgspec.Struct):
 
 class TokenController(Controller):
     path = "/tokens"
-    tags: ClassVar[list[str]] = ["tokens"]
+    tags = ["tokens"]
 
     @get("/", name="tokens:list", opt={"scope": "tokens:admin"})
     async def list_tokens(
