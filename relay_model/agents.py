@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import msgspec
 from redis.asyncio import Redis
@@ -174,12 +173,6 @@ class AgentStore:
             raise NotFound("agent not found")
         return agent
 
-    async def get_many(self, agent_ids: list[str]) -> list[AgentCard]:
-        if not agent_ids:
-            return []
-        raws = await self.scripts.run("agents_get", [keys.agent(a) for a in agent_ids], [])
-        return [decode_card(raw) for raw in raws if raw]
-
     async def list(
         self,
         *,
@@ -196,9 +189,6 @@ class AgentStore:
         ]
         raws = await self.scripts.run("agents_list", [keys.agents_all(), *filters], [])
         return _decode_cards("[" + ",".join(raws) + "]") if raws else []
-
-    async def ids_with(self, index: str, value: str) -> set[str]:
-        return set(await self.redis.smembers(keys.agents_by(index, value)))  # type: ignore[misc]
 
     async def heartbeat(self, agent_id: str, guard: SessionGuard, status: str | None = None) -> tuple[AgentCard, bool]:
         changed, raw = await self.scripts.run_checked(
@@ -255,13 +245,3 @@ class AgentStore:
             [agent_id, self.maxlen],
         )
         return decode_card(raw) if raw else None
-
-    async def count(self) -> int:
-        return int(await self.redis.zcard(keys.agents_all()))
-
-    async def counts_by_status(self) -> dict[str, Any]:
-        pipe = self.redis.pipeline(transaction=False)
-        statuses = ("online", "idle", "busy", "stale", "offline")
-        for s in statuses:
-            pipe.scard(keys.agents_by("status", s))
-        return dict(zip(statuses, await pipe.execute(), strict=True))

@@ -15,16 +15,11 @@ from .validation import Body, Id, JsonObject, MessageKind, NonNegativeInt, Posit
 
 # Kinds that may reach an agent marked offline (the seed's bypass list).
 OFFLINE_BYPASS_KINDS = frozenset({"system", "control"})
-FANOUT_PREFIXES = ("tag:", "cap:", "label:")
 # History scans are bounded so a filter that matches little never walks all of history.
 HISTORY_SCAN_BUDGET = 5000
 # An inbox read examines at most this many broadcasts (an agent's own broadcasts are skipped, a page
 # of up to 1000 per Redis call); more own broadcasts in a row than this would stall its inbox reads.
 INBOX_BROADCAST_BUDGET = 100_000
-
-
-def is_direct_target(to: str) -> bool:
-    return to != "broadcast" and not to.startswith(FANOUT_PREFIXES)
 
 
 class Message(Model):
@@ -249,9 +244,6 @@ class MessageStore:
             [now_ms(), message_id, agent_id, self.maxlen],
         )
         return CursorPosition(int(cursor), int(latest))
-
-    async def get_cursor(self, agent_id: str) -> int:
-        return (await self.cursor_position(agent_id)).cursor
 
     async def cursor_position(self, agent_id: str) -> CursorPosition:
         """The agent's read cursor and the latest message id, in one round trip (same slot)."""
