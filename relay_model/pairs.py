@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 from . import keys, scripts
 from .base import Input, Model
 from .clock import now_ms
-from .errors import Conflict, Forbidden, Invalid, NotFound, RelayError, Unprocessable
+from .errors import Invalid, NotFound
 from .lua_libs import register_lua_library
 from .scripts import Scripts
 from .tasks import TtlMs
@@ -27,13 +27,6 @@ PairStatus = Literal["pending", "active", "ended", "rejected", "expired"]
 PairAction = Literal["accept", "reject", "end"]
 Reason = Annotated[str, Meta(max_length=500)]
 REAP_BATCH = 500
-_ERRORS: dict[str, type[RelayError]] = {
-    "400": Invalid,
-    "403": Forbidden,
-    "404": NotFound,
-    "409": Conflict,
-    "422": Unprocessable,
-}
 
 scripts.register_templates(
     {
@@ -93,19 +86,12 @@ class PairStore:
         self.maxlen = event_maxlen
         self.ttl_ms = ttl_ms
 
-    async def _run(self, name: str, keys_: list[str], args: list[object]) -> list[object]:
-        """Like `Scripts.run_checked`, plus the 403 that only pair scripts answer."""
-        result = await self.scripts.run(name, keys_, args)
-        if result[0] == "err":
-            raise _ERRORS.get(str(result[1]), Invalid)(str(result[2]))
-        return list(result[1:])
-
     async def create(self, data: CreatePairInput) -> Pair:
         if data.from_ == data.to:
             raise Invalid("an agent cannot pair with itself")
         check_json_size(data.meta, "meta")
         now = now_ms()
-        (raw,) = await self._run(
+        (raw,) = await self.scripts.run_checked(
             "pair_create",
             [
                 keys.pair_seq(),
@@ -130,7 +116,7 @@ class PairStore:
         return _decode(str(raw))
 
     async def act(self, pair_id: int, action: str, agent_id: str, reason: str | None) -> Pair:
-        (raw,) = await self._run(
+        (raw,) = await self.scripts.run_checked(
             "pair_action",
             [keys.pair(pair_id), keys.pairs_pending(), keys.events(keys.BUS)],
             [now_ms(), pair_id, action, agent_id, reason or "", self.maxlen],

@@ -17,9 +17,15 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
 from . import keys
-from .errors import Conflict, Invalid, NotFound, RelayError, Unprocessable
+from .errors import Conflict, Forbidden, Invalid, NotFound, RelayError, Unprocessable
 
-_ERRORS: dict[str, type[RelayError]] = {"400": Invalid, "404": NotFound, "409": Conflict, "422": Unprocessable}
+_ERRORS: dict[str, type[RelayError]] = {
+    "400": Invalid,
+    "403": Forbidden,
+    "404": NotFound,
+    "409": Conflict,
+    "422": Unprocessable,
+}
 
 # Marker -> key prefix. Domain modules add theirs with `register_templates` at import time.
 TEMPLATES: dict[str, str] = {

@@ -62,8 +62,8 @@ class PairController(Controller):
 
     @post("/", name="pairs:create", opt={"scope": "pairs:write"}, status_code=201)
     async def create(self, relay: RelayDep, principal: PrincipalDep, data: JSONBody[CreatePairInput]) -> Pair:
-        await require_self(principal, data.from_, relay)
         """`from` asks `to` to pair; pending until accepted, rejected, ended or `ttlMs` passes."""
+        await require_self(principal, data.from_, relay)
         pair = await relay.pairs.create(data)
         await _tell(relay, pair, pair.from_, "Pair request")
         return pair
@@ -114,8 +114,8 @@ class PairController(Controller):
     async def message(
         self, relay: RelayDep, principal: PrincipalDep, pair_id: FromPath[int], data: JSONBody[PairMessageInput]
     ) -> Message:
-        await require_self(principal, data.from_, relay)
         """A `pair` message from one agent of an active pair to the other (channel `pair:<id>`)."""
+        await require_self(principal, data.from_, relay)
         pair = await relay.pairs.require(pair_id)
         if data.from_ not in (pair.from_, pair.to):
             raise Forbidden(f"agent {data.from_} is not part of this pair")
