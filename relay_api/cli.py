@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 DEFAULT_HOST = "127.0.0.1"
@@ -41,24 +42,12 @@ def _worker(_: argparse.Namespace) -> int:
     return run_worker()
 
 
-def _dev_token(data_dir: Path) -> str:
-    path = data_dir / "admin-token"
+def _kept_secret(path: Path, make: Callable[[], str]) -> str:
+    """A secret `relay dev` keeps in its data dir (admin token, token signing key), so it survives restarts."""
     if path.exists():
         return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    token = "relay_" + secrets.token_urlsafe(24)
-    path.write_text(token + "\n")
-    path.chmod(0o600)
-    return token
-
-
-def _dev_secret(data_dir: Path) -> str:
-    """The token signing key `relay dev` keeps beside its admin token, so issued tokens survive restarts."""
-    path = data_dir / "token-secret"
-    if path.exists():
-        return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_urlsafe(48)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = make()
     path.write_text(secret + "\n")
     path.chmod(0o600)
     return secret
@@ -73,8 +62,12 @@ def _dev(args: argparse.Namespace) -> int:
     if not env.get("REDIS_URL"):
         embedded = EmbeddedRedis(data_dir / "redis", args.redis_port).start()
         env["REDIS_URL"] = embedded.url
-    env.setdefault("AGENT_RELAY_ADMIN_TOKEN", _dev_token(data_dir))
-    env.setdefault("AGENT_RELAY_TOKEN_SECRET", _dev_secret(data_dir))
+    env.setdefault(
+        "AGENT_RELAY_ADMIN_TOKEN", _kept_secret(data_dir / "admin-token", lambda: "relay_" + secrets.token_urlsafe(24))
+    )
+    env.setdefault(
+        "AGENT_RELAY_TOKEN_SECRET", _kept_secret(data_dir / "token-secret", lambda: secrets.token_urlsafe(48))
+    )
     env.setdefault("AGENT_RELAY_DATA_DIR", str(data_dir))
     url = f"http://{args.host}:{args.port}"
     env.setdefault("AGENT_RELAY_URL", url)

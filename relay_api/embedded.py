@@ -82,6 +82,8 @@ class EmbeddedRedis:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"redis-server exited at start; see {self.dir / 'redis.log'}")
             time.sleep(0.05)
+        # Not left running: nobody would hold its handle to stop it.
+        self.stop()
         raise RuntimeError("redis-server did not answer in time")
 
     def stop(self) -> None:
