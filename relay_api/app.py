@@ -68,7 +68,7 @@ def auth_middleware(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
-async def _bootstrap_until_done(relay: RelayDep) -> None:
+async def _bootstrap_until_done(relay: Relay) -> None:
     # A node may start before Redis does; it serves 503s meanwhile and finishes start-up later.
     delay = 0.2
     while True:

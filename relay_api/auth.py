@@ -95,11 +95,8 @@ async def auth_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
     scope = route_scope(handler)
     if scope == PUBLIC:
         return
-    # The guard sits on the app and on the /api router; resolve (and count) a request only once.
-    principal: Principal | None = connection.state.get("principal")
-    if principal is None:
-        authenticator: Authenticator = connection.app.state.authenticator
-        principal = await authenticator.authenticate(connection)
+    authenticator: Authenticator = connection.app.state.authenticator
+    principal = await authenticator.authenticate(connection)
     if not principal.has(scope):
         raise Forbidden(f"token lacks scope {scope}")
     connection.state.principal = principal

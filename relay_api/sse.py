@@ -135,17 +135,14 @@ class Broker:
     def remove(self, client: Client) -> None:
         self.clients.discard(client)
 
-    async def start_cursor(self, client: Client, resume: Cursor | None) -> Cursor:
+    async def start_cursor(self, resume: Cursor | None) -> Cursor:
         """Where a new stream starts: the resume point, else the current head of every stream.
 
         Call it after `add` (so no event slips between the head and the subscription) and before
-        the response starts, so a Redis outage is still a 503 rather than a broken stream.
+        the response starts, so a Redis outage is still a 503 rather than a broken stream; on failure
+        the caller removes its client.
         """
-        try:
-            return resume if resume is not None else await self.events.head()
-        except BaseException:
-            self.remove(client)
-            raise
+        return resume if resume is not None else await self.events.head()
 
     async def stream(
         self, client: Client, cursor: Cursor, *, replay: bool

@@ -49,7 +49,7 @@ class EventController(Controller):
         evict = cast("Callable[[], None] | None", request.scope.get(EVICT_SCOPE_KEY))
         client = broker.add(type_filter(patterns, agent_id), evict)
         try:
-            cursor = await broker.start_cursor(client, resume)
+            cursor = await broker.start_cursor(resume)
         except BaseException:
             broker.remove(client)
             await leases.release(subject, conn)

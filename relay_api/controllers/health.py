@@ -11,6 +11,7 @@ from redis.exceptions import RedisError
 from relay_api.auth import PUBLIC
 from relay_api.deps import RelayDep
 from relay_model import __version__, keys
+from relay_model.relay import Relay
 from relay_model.validation import AGENT_STATUSES
 
 STARTED = time.time()
@@ -59,7 +60,7 @@ async def probe_alive() -> dict[str, bool]:
     return {"ok": True}
 
 
-async def probe_ready(relay: RelayDep) -> Response[dict[str, Any]]:
+async def probe_ready(relay: Relay) -> Response[dict[str, Any]]:
     try:
         await relay.redis.ping()
     except RedisError as exc:
