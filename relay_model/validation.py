@@ -6,22 +6,19 @@ The texts of errors that the seed spells out are produced here (`limit must be a
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, get_args
 
 import msgspec
 from msgspec import Meta
 
 from .errors import Invalid
 
-AGENT_STATUSES: Final = ("online", "idle", "busy", "stale", "offline")
-AGENT_KINDS: Final = ("provider", "channel", "orchestrator", "system", "user")
-MESSAGE_KINDS: Final = ("chat", "channel.event", "task", "pair", "control", "system")
-ACTIVITY_KINDS: Final = ("message", "reply", "question", "operator", "pair", "task", "state")
-
 AgentStatus = Literal["online", "idle", "busy", "stale", "offline"]
 AgentKind = Literal["provider", "channel", "orchestrator", "system", "user"]
 MessageKind = Literal["chat", "channel.event", "task", "pair", "control", "system"]
 ActivityKind = Literal["message", "reply", "question", "operator", "pair", "task", "state"]
+
+AGENT_STATUSES: Final[tuple[str, ...]] = get_args(AgentStatus)
 
 MAX_JSON_FIELD_CHARS: Final = 65_536
 MAX_LIST_ITEMS: Final = 100
@@ -39,8 +36,8 @@ Subject = Annotated[str, Meta(max_length=500)]
 Body = Annotated[str, Meta(max_length=65_536)]
 Tag = Annotated[str, Meta(min_length=1, max_length=80)]
 TagList = Annotated[list[Tag], Meta(max_length=MAX_LIST_ITEMS)]
-PositiveInt = Annotated[int, Meta(ge=1, le=2**53 - 1)]
-NonNegativeInt = Annotated[int, Meta(ge=0, le=2**53 - 1)]
+PositiveInt = Annotated[int, Meta(ge=1, le=MAX_SAFE_INT)]
+NonNegativeInt = Annotated[int, Meta(ge=0, le=MAX_SAFE_INT)]
 JsonObject = dict[str, Any]
 
 _encoder = msgspec.json.Encoder()
@@ -92,9 +89,4 @@ def parse_limit(raw: str | None, default: int, hi: int = 500) -> int:
 
 
 def parse_since(raw: str | None) -> int | None:
-    return parse_query_int(raw, field="since", lo=0, hi=2**53 - 1, text="since must be a non-negative integer")
-
-
-def check_enum(value: str | None, field: str, allowed: tuple[str, ...]) -> None:
-    if value is not None and value not in allowed:
-        raise Invalid(f"{field} must be one of: {', '.join(allowed)}")
+    return parse_query_int(raw, field="since", lo=0, hi=MAX_SAFE_INT, text="since must be a non-negative integer")
