@@ -126,3 +126,18 @@ def msgspec_json(value: object) -> dict:  # type: ignore[type-arg]
     import msgspec
 
     return msgspec.json.decode(msgspec.json.encode(value))  # type: ignore[no-any-return]
+
+
+async def test_pairs_of_an_agent_in_one_status(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+    await _agents(client, "a", "b", "c", "d")
+    ids = []
+    for other in ("b", "c", "d"):
+        ids.append((await client.post("/api/pairs", json={"from": "a", "to": other})).json()["id"])
+    await client.post(f"/api/pairs/{ids[0]}/end", json={"agentId": "a"})
+    await client.post(f"/api/pairs/{ids[2]}/end", json={"agentId": "d"})
+    await client.post("/api/pairs", json={"from": "b", "to": "c"})  # another agent's pair in the same status
+    ended = (await client.get("/api/pairs?agentId=a&status=ended")).json()
+    assert [p["id"] for p in ended] == [ids[2], ids[0]]
+    assert [p["id"] for p in (await client.get("/api/pairs?agentId=a&status=ended&limit=1")).json()] == [ids[2]]
+    assert [p["id"] for p in (await client.get("/api/pairs?agentId=a&status=pending")).json()] == [ids[1]]
+    assert (await client.get("/api/pairs?agentId=zz&status=pending")).json() == []
