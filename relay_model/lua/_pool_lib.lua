@@ -19,6 +19,18 @@ local function pool_agent_eligible(agent, pool)
   return redis.call('SISMEMBER', '$AGENTS_BY_TAG$pool:' .. pool, agent) == 1
 end
 
+-- The agents eligible for `pool`, sorted by id: the pool's tag set intersected with each live status set
+-- inside Redis, rather than a status look-up per member of the tag (offline members included).
+local function pool_eligible_agents(pool)
+  local tag = '$AGENTS_BY_TAG$pool:' .. pool
+  local out = {}
+  for _, status in ipairs({ 'online', 'idle', 'busy' }) do
+    for _, m in ipairs(redis.call('SINTER', tag, '$AGENTS_BY_STATUS$' .. status)) do out[#out + 1] = m end
+  end
+  table.sort(out)
+  return out
+end
+
 local function pool_unhold(bid, agent, pctx)
   if not agent or agent == '' then return end
   redis.call('SREM', '$POOL_HELD$' .. agent, bid)
@@ -36,13 +48,10 @@ local function pool_assign(bid, pctx)
   local pool, current = h[2], h[3] or ''
   if current ~= '' and pool_agent_eligible(current, pool) then return nil end
   local best, best_load = nil, nil
-  local members = redis.call('SMEMBERS', '$AGENTS_BY_TAG$pool:' .. pool)
-  table.sort(members)
-  for _, m in ipairs(members) do
-    if m ~= current and pool_agent_eligible(m, pool) then
-      local load = redis.call('SCARD', '$POOL_HELD$' .. m)
-      if not best or load < best_load then best, best_load = m, load end
-    end
+  -- The current holder (if any) is not eligible, so it is not among these.
+  for _, m in ipairs(pool_eligible_agents(pool)) do
+    local load = redis.call('SCARD', '$POOL_HELD$' .. m)
+    if not best or load < best_load then best, best_load = m, load end
   end
   pool_unhold(bid, current, pctx)
   local new = best or ''
