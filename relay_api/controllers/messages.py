@@ -11,7 +11,15 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from relay_api.deps import PrincipalDep, RelayDep
 from relay_api.ownership import acting_agent, require_history_filter, require_message_access, require_self
 from relay_model.errors import Forbidden, Invalid, NotFound
-from relay_model.messages import ClaimInput, CursorInput, Message, ReadInput, ReleaseInput, SendMessageInput
+from relay_model.messages import (
+    ClaimInput,
+    CursorInput,
+    Message,
+    ReadInput,
+    ReleaseInput,
+    SendMessageInput,
+    decode_message,
+)
 from relay_model.validation import MAX_SAFE_INT, MessageKind
 
 
@@ -38,6 +46,10 @@ class MessageController(Controller):
         await require_self(principal, data.from_, relay)
         # The hot path: the script's JSON is the response body, not decoded and encoded again.
         raw, created = await relay.messages.send_json(data)
+        if not created:
+            # Idempotency keys are global (as in the seed): the first message answers a repeat only
+            # when the caller may read it, or a token could read another agent's mail by guessing keys.
+            await require_message_access(principal, decode_message(raw), relay)
         return Response(raw.encode(), media_type=MediaType.JSON, status_code=201 if created else 200)  # type: ignore[arg-type]
 
     @get("/", name="messages:list", opt={"scope": "messages:read"})

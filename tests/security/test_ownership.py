@@ -103,6 +103,26 @@ async def test_agent_token_reads_only_its_side_of_history(client: AsyncTestClien
     assert (await client.get(f"/api/messages/{fan['id']}", headers=token)).status_code == 200
 
 
+async def test_agent_token_cannot_read_mail_through_a_reused_idempotency_key(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+    mint: Mint,
+) -> None:
+    await _setup(client)
+    secret = {"from": "third", "to": OTHER, "body": "secret", "idempotencyKey": "k-1"}
+    first = (await client.post("/api/messages", json=secret)).json()
+    token = bearer(await mint("agent", sub=MINE))
+    r = await client.post(
+        "/api/messages", json={"from": MINE, "to": "third", "body": "x", "idempotencyKey": "k-1"}, headers=token
+    )
+    assert (r.status_code, r.json()) == (403, {"error": f'agent token for "{MINE}" cannot read message {first["id"]}'})
+    # Its own repeat still answers its first message (200), and nothing new was sent either time.
+    mine = {"from": MINE, "to": "third", "body": "y", "idempotencyKey": "k-2"}
+    sent = await client.post("/api/messages", json=mine, headers=token)
+    again = await client.post("/api/messages", json=mine, headers=token)
+    assert (sent.status_code, again.status_code, again.json()) == (201, 200, sent.json())
+    assert [m["body"] for m in (await client.get(f"/api/messages?from={MINE}")).json()] == ["y"]
+
+
 async def test_orchestrator_acts_for_the_agents_it_manages(client: AsyncTestClient, mint: Mint) -> None:  # type: ignore[type-arg]
     token = bearer(await mint("orchestrator", sub="orch-1"))
     await client.post("/api/agents", json={"id": "stranger"})
