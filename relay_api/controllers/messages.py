@@ -20,6 +20,7 @@ from relay_model.messages import (
     SendMessageInput,
     decode_message,
 )
+from relay_model.roles import AGENT
 from relay_model.validation import MAX_SAFE_INT, MessageKind
 
 
@@ -109,6 +110,11 @@ class MessageController(Controller):
     ) -> ClaimResult:
         """Claim a claimable message: 200 to the one holder (also when it asks again), 409 to everyone else."""
         await require_self(principal, data.agent_id, relay)
+        if principal.role == AGENT:
+            # The claim answers the message: an agent token claims only a message it may read.
+            found = await relay.messages.get(message_id)
+            if found is not None:
+                await require_message_access(principal, found, relay)
         message, _ = await relay.messages.claim(message_id, data.agent_id, data.ttl_ms)
         return ClaimResult(ok=True, message=message)
 

@@ -123,6 +123,23 @@ async def test_agent_token_cannot_read_mail_through_a_reused_idempotency_key(
     assert [m["body"] for m in (await client.get(f"/api/messages?from={MINE}")).json()] == ["y"]
 
 
+async def test_agent_token_claims_only_messages_it_may_read(client: AsyncTestClient, mint: Mint) -> None:  # type: ignore[type-arg]
+    await _setup(client)
+    other = (await client.post("/api/messages", json={"from": "third", "to": OTHER, "claimable": True})).json()
+    token = bearer(await mint("agent", sub=MINE))
+    r = await client.post(f"/api/messages/{other['id']}/claim", json={"agentId": MINE}, headers=token)
+    assert (r.status_code, r.json()) == (403, {"error": f'agent token for "{MINE}" cannot read message {other["id"]}'})
+    assert (await client.get(f"/api/messages/{other['id']}")).json()["claimedBy"] is None
+    # A claimable fan-out that reached its inbox, and a broadcast, it may claim.
+    await client.post("/api/agents", json={"id": MINE, "tags": ["crew"]})
+    for to in ("tag:crew", "broadcast"):
+        sent = (await client.post("/api/messages", json={"from": "third", "to": to, "claimable": True})).json()
+        r = await client.post(f"/api/messages/{sent['id']}/claim", json={"agentId": MINE}, headers=token)
+        assert (r.status_code, r.json()["message"]["claimedBy"]) == (200, MINE)
+    r = await client.post("/api/messages/999999/claim", json={"agentId": MINE}, headers=token)
+    assert (r.status_code, r.json()) == (404, {"error": "message not found"})
+
+
 async def test_orchestrator_acts_for_the_agents_it_manages(client: AsyncTestClient, mint: Mint) -> None:  # type: ignore[type-arg]
     token = bearer(await mint("orchestrator", sub="orch-1"))
     await client.post("/api/agents", json={"id": "stranger"})
