@@ -108,6 +108,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             yield
         finally:
             bootstrap.cancel()
+            await asyncio.wait([bootstrap])  # let the cancelled task finish before its Redis client closes
             await broker.stop()
             await redis.aclose()
 
