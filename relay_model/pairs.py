@@ -115,7 +115,7 @@ class PairStore:
         )
         return _decode(str(raw))
 
-    async def act(self, pair_id: int, action: str, agent_id: str, reason: str | None) -> Pair:
+    async def act(self, pair_id: int, action: PairAction, agent_id: str, reason: str | None) -> Pair:
         (raw,) = await self.scripts.run_checked(
             "pair_action",
             [keys.pair(pair_id), keys.pairs_pending(), keys.events(keys.BUS)],

@@ -7,12 +7,13 @@ from typing import Annotated
 from litestar import Controller, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
+from relay_api.auth import Principal
 from relay_api.deps import PrincipalDep, RelayDep
 from relay_api.ownership import require_self
 from relay_model.activity import ActivityInput
 from relay_model.errors import Conflict, Forbidden, Unprocessable
 from relay_model.messages import Message, SendMessageInput
-from relay_model.pairs import CreatePairInput, Pair, PairActionInput, PairMessageInput, PairStatus
+from relay_model.pairs import CreatePairInput, Pair, PairAction, PairActionInput, PairMessageInput, PairStatus
 from relay_model.relay import Relay
 
 _TITLES = {
@@ -56,6 +57,16 @@ async def _tell(relay: Relay, pair: Pair, actor: str, subject: str) -> None:
     )
 
 
+_SUBJECTS: dict[PairAction, str] = {"accept": "Pair accepted", "reject": "Pair rejected", "end": "Pair ended"}
+
+
+async def _act(relay: Relay, principal: Principal, pair_id: int, action: PairAction, data: PairActionInput) -> Pair:
+    await require_self(principal, data.agent_id, relay)
+    pair = await relay.pairs.act(pair_id, action, data.agent_id, data.reason)
+    await _tell(relay, pair, data.agent_id, _SUBJECTS[action])
+    return pair
+
+
 class PairController(Controller):
     path = "/pairs"
     tags = ["pairs"]
@@ -87,28 +98,19 @@ class PairController(Controller):
     async def accept(
         self, relay: RelayDep, principal: PrincipalDep, pair_id: FromPath[int], data: JSONBody[PairActionInput]
     ) -> Pair:
-        await require_self(principal, data.agent_id, relay)
-        pair = await relay.pairs.act(pair_id, "accept", data.agent_id, data.reason)
-        await _tell(relay, pair, data.agent_id, "Pair accepted")
-        return pair
+        return await _act(relay, principal, pair_id, "accept", data)
 
     @post("/{pair_id:int}/reject", name="pairs:reject", opt={"scope": "pairs:write"}, status_code=200)
     async def reject(
         self, relay: RelayDep, principal: PrincipalDep, pair_id: FromPath[int], data: JSONBody[PairActionInput]
     ) -> Pair:
-        await require_self(principal, data.agent_id, relay)
-        pair = await relay.pairs.act(pair_id, "reject", data.agent_id, data.reason)
-        await _tell(relay, pair, data.agent_id, "Pair rejected")
-        return pair
+        return await _act(relay, principal, pair_id, "reject", data)
 
     @post("/{pair_id:int}/end", name="pairs:end", opt={"scope": "pairs:write"}, status_code=200)
     async def end(
         self, relay: RelayDep, principal: PrincipalDep, pair_id: FromPath[int], data: JSONBody[PairActionInput]
     ) -> Pair:
-        await require_self(principal, data.agent_id, relay)
-        pair = await relay.pairs.act(pair_id, "end", data.agent_id, data.reason)
-        await _tell(relay, pair, data.agent_id, "Pair ended")
-        return pair
+        return await _act(relay, principal, pair_id, "end", data)
 
     @post("/{pair_id:int}/messages", name="pairs:message", opt={"scope": "pairs:write"}, status_code=201)
     async def message(
