@@ -73,6 +73,21 @@ local function add_activity(seq_key, all_key, kind_prefix, agent_prefix, client_
   return entry
 end
 
+-- Record a `state` activity entry about agent `id` (the seed's agent audit) and announce it.
+-- metadata is encoded JSON (or 'null'); `events`/`maxlen` are the bus stream and its cap.
+local function audit_agent_state(seq_key, all_key, events, maxlen, id, title, body, icon, metadata, client_id, now)
+  local jid = cjson.encode(id)
+  local doc = '{"kind":"state","title":' .. cjson.encode(title) .. ',"body":' .. cjson.encode(body) ..
+    ',"meta":' .. jid .. ',"icon":' .. cjson.encode(icon) .. ',"view":"chat","agentId":' .. jid ..
+    ',"messageId":null,"metadata":' .. metadata .. ',"clientId":' .. cjson.encode(client_id) ..
+    ',"createdAt":' .. now .. '}'
+  local entry = add_activity(seq_key, all_key, '$ACTIVITY_BY_KIND$', '$ACTIVITY_BY_AGENT$',
+    '$ACTIVITY_CLIENT$', '$ACTIVITY$', doc, 'state', id, client_id, now)
+  if entry then
+    relay_emit(events, maxlen, 'bus', 'activity.created', 'server', id, '{"activity":' .. entry .. '}')
+  end
+end
+
 local LIVE_STATUSES = { online = true, idle = true, busy = true }
 
 -- Put an agent into `status`, keeping the status index sets and the liveness zsets in step.

@@ -35,14 +35,6 @@ end
 local json = agent_json(key)
 relay_emit(KEYS[2], ARGV[5], 'bus', 'agent.status', id, id, '{"agent":' .. json .. '}')
 if changed then
-  local doc = '{"kind":"state","title":' .. cjson.encode(title) .. ',"body":' .. cjson.encode(body) ..
-    ',"meta":' .. cjson.encode(id) .. ',"icon":"' .. icon .. '","view":"chat","agentId":' .. cjson.encode(id) ..
-    ',"messageId":null,"metadata":' .. metadata .. ',"clientId":' .. cjson.encode(ARGV[6]) ..
-    ',"createdAt":' .. now .. '}'
-  local entry = add_activity(KEYS[3], KEYS[4], '$ACTIVITY_BY_KIND$', '$ACTIVITY_BY_AGENT$',
-    '$ACTIVITY_CLIENT$', '$ACTIVITY$', doc, 'state', id, ARGV[6], now)
-  if entry then
-    relay_emit(KEYS[2], ARGV[5], 'bus', 'activity.created', 'server', id, '{"activity":' .. entry .. '}')
-  end
+  audit_agent_state(KEYS[3], KEYS[4], KEYS[2], ARGV[5], id, title, body, icon, metadata, ARGV[6], now)
 end
 return { 'ok', changed and 1 or 0, json }

@@ -14,14 +14,8 @@ if previous ~= status then
   local h = redis.call('HMGET', key, 'label', 'name')
   local shown = h[1]
   if not shown or shown == '' then shown = h[2] or id end
-  local doc = '{"kind":"state","title":' .. cjson.encode('Agent ' .. status) .. ',"body":' .. cjson.encode(shown) ..
-    ',"meta":' .. cjson.encode(id) .. ',"icon":"ti-activity","view":"chat","agentId":' .. cjson.encode(id) ..
-    ',"messageId":null,"metadata":{"field":"status","previous":' .. json_str_or_null(previous) ..
-    ',"next":' .. cjson.encode(status) .. '},"clientId":' .. cjson.encode(ARGV[7]) .. ',"createdAt":' .. now .. '}'
-  local entry = add_activity(KEYS[5], KEYS[6], '$ACTIVITY_BY_KIND$', '$ACTIVITY_BY_AGENT$',
-    '$ACTIVITY_CLIENT$', '$ACTIVITY$', doc, 'state', id, ARGV[7], now)
-  if entry then
-    relay_emit(KEYS[4], ARGV[6], 'bus', 'activity.created', 'server', id, '{"activity":' .. entry .. '}')
-  end
+  local metadata = '{"field":"status","previous":' .. json_str_or_null(previous) .. ',"next":' .. cjson.encode(status) .. '}'
+  audit_agent_state(KEYS[5], KEYS[6], KEYS[4], ARGV[6], id, 'Agent ' .. status, shown, 'ti-activity', metadata,
+    ARGV[7], now)
 end
 return { 'ok', previous or '', json }

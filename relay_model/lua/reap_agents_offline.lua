@@ -21,16 +21,8 @@ for _, id in ipairs(due) do
   else
     apply_agent_status(key, id, 'offline', KEYS[1], KEYS[2])
     relay_emit(KEYS[3], ARGV[3], 'bus', 'agent.status', 'server', id, '{"agent":' .. agent_json(key) .. '}')
-    local jid = cjson.encode(id)
-    local client_id = 'server-agent-' .. id .. '-heartbeat-lost-' .. now
-    local doc = '{"kind":"state","title":"Heartbeat lost","body":"Agent marked offline","meta":' .. jid ..
-      ',"icon":"ti-heart-off","view":"chat","agentId":' .. jid .. ',"messageId":null,"metadata":null' ..
-      ',"clientId":' .. cjson.encode(client_id) .. ',"createdAt":' .. now .. '}'
-    local entry = add_activity(KEYS[4], KEYS[5], '$ACTIVITY_BY_KIND$', '$ACTIVITY_BY_AGENT$',
-      '$ACTIVITY_CLIENT$', '$ACTIVITY$', doc, 'state', id, client_id, now)
-    if entry then
-      relay_emit(KEYS[3], ARGV[3], 'bus', 'activity.created', 'server', id, '{"activity":' .. entry .. '}')
-    end
+    audit_agent_state(KEYS[4], KEYS[5], KEYS[3], ARGV[3], id, 'Heartbeat lost', 'Agent marked offline',
+      'ti-heart-off', 'null', 'server-agent-' .. id .. '-heartbeat-lost-' .. now, now)
     out[#out + 1] = id
   end
 end
