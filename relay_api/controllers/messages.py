@@ -10,7 +10,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from relay_api.deps import PrincipalDep, RelayDep
 from relay_api.ownership import acting_agent, require_history_filter, require_message_access, require_self
-from relay_model.errors import Forbidden, Invalid, NotFound
+from relay_model.errors import Forbidden, NotFound
 from relay_model.messages import (
     ClaimInput,
     CursorInput,
@@ -83,8 +83,6 @@ class MessageController(Controller):
         principal: PrincipalDep,
         agent_id: Annotated[str, QueryParameter(name="agentId", min_length=1, max_length=240)],
     ) -> Cursor:
-        if not agent_id:
-            raise Invalid("agentId required")
         await require_self(principal, agent_id, relay)
         position = await relay.messages.cursor_position(agent_id)
         return Cursor(agent_id=agent_id, cursor=position.cursor, latest_id=position.latest_id)
