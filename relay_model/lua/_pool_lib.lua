@@ -24,7 +24,7 @@ end
 local function pool_eligible_agents(pool)
   local tag = '$AGENTS_BY_TAG$pool:' .. pool
   local out = {}
-  for _, status in ipairs({ 'online', 'idle', 'busy' }) do
+  for status in pairs(LIVE_STATUSES) do
     for _, m in ipairs(redis.call('SINTER', tag, '$AGENTS_BY_STATUS$' .. status)) do out[#out + 1] = m end
   end
   table.sort(out)

@@ -189,3 +189,13 @@ async def test_slots_are_spread_over_eligible_agents(client: AsyncTestClient) ->
     b1 = await _bind(client, "pool:x", cid="c1")
     b2 = await _bind(client, "pool:x", cid="c2")
     assert (b1["poolAgentId"], b2["poolAgentId"]) == ("p1", "p2")
+
+
+async def test_every_live_status_is_eligible_for_a_pool(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+    await _channel(client)
+    # Lowest id first among equals: an offline member is passed over, idle and busy ones are not.
+    for agent, status in (("p0", "offline"), ("p1", "idle"), ("p2", "busy")):
+        await client.post("/api/agents", json={"id": agent, "tags": ["pool:x"], "status": status})
+    assert (await _bind(client, "pool:x"))["poolAgentId"] == "p1"
+    await client.patch("/api/agents/p1/status", json={"status": "offline"})
+    assert (await client.get("/api/channel-bindings")).json()[0]["poolAgentId"] == "p2"
