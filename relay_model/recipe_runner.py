@@ -33,6 +33,7 @@ finished, failed or retried), `recipe.completed`, `recipe.failed`, `recipe.stopp
 from __future__ import annotations
 
 import builtins
+import hashlib
 import logging
 import secrets
 from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
@@ -186,6 +187,17 @@ def _parameters(recipe: Recipe, given: dict[str, Any] | None) -> dict[str, str]:
         if len(values[param.name]) > 4000:
             raise Invalid(f'parameter "{param.name}" must be at most 4000 characters')
     return values
+
+
+def step_command_id(instance_id: str, step_id: str, attempt: int) -> str:
+    """The id of the command carrying one attempt of a step: the same on every node and every try.
+
+    Shaped like `new_command_id`: `cmd_` + the instance's start (ms, hex, from its id) + 10 hex of a
+    digest of (instance, step, attempt). Creating it is idempotent, so a node that reissues a step
+    whose issuer died after creating the command gets that command back instead of a duplicate.
+    """
+    digest = hashlib.sha256(f"{instance_id}/{step_id}/{attempt}".encode()).hexdigest()
+    return f"cmd_{instance_id[4:16]}{digest[:10]}"
 
 
 def _pairs(flat: list[Any]) -> list[tuple[str, str]]:
@@ -370,6 +382,7 @@ class RecipeRunner:
                 params=spec["params"],
                 correlation_id=instance_id,
                 ttl_ms=step.timeout_ms,
+                command_id=step_command_id(instance_id, step_id, int(attempt)),
             )
             created.append(command)
             outcome, _ = await self._run(instance_id, "attach", step_id, attempt, command.id)
