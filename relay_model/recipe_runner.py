@@ -47,6 +47,7 @@ from .base import Input, Model
 from .clock import now_ms
 from .commands import FINAL_STATUSES, Command
 from .errors import Invalid, NotFound, RelayError
+from .orchestrators import first_online
 from .reaper import ReapReport, register_step
 from .recipe_loader import LoadedRecipe, RecipeCatalog
 from .recipe_schema import Recipe, RecipeStep, render, validate
@@ -272,9 +273,7 @@ class RecipeRunner:
                 if orch.status != "online":
                     raise Invalid("orchestrator is offline")
             else:
-                orch = next((o for o in orchestrators if o.status == "online" and provider in o.providers), None)
-                if orch is None:
-                    raise Invalid("no orchestrator available for provider: " + provider)
+                orch = first_online(orchestrators, provider)
             targets[role_name] = RoleTarget(
                 orchestrator_id=orch.id,
                 orchestrator_agent_id=orch.agent_id,
