@@ -51,6 +51,7 @@ from .orchestrators import first_online
 from .reaper import ReapReport, register_step
 from .recipe_loader import LoadedRecipe, RecipeCatalog
 from .recipe_schema import Recipe, RecipeStep, render, validate
+from .validation import check_json_size
 
 if TYPE_CHECKING:
     from .relay import Relay
@@ -298,6 +299,7 @@ class RecipeRunner:
             roles=await self._targets(recipe, data.orchestrator_id or None, instance_id),
             created_at=now,
         )
+        self._check_commands(doc, recipe)
         _, issued = await self._run(instance_id, "start", instance_id, _encode(doc), _graph(recipe), _encode(recipe))
         commands = await self._issue(instance_id, recipe, _pairs(issued))
         instance = await self.get(instance_id)
@@ -316,6 +318,26 @@ class RecipeRunner:
         return StartResult(instance=instance, commands=commands)
 
     # --- commands -------------------------------------------------------------------------------
+
+    def _check_commands(self, doc: _Doc, recipe: Recipe) -> None:
+        """Refuse at start a step whose command would be refused later (rendered params too large).
+
+        Found only when the step is issued, it would leave the step `issuing`, reissued every
+        REISSUE_AFTER_MS and failing each time. Params depend only on what is known now.
+        """
+        instance = RecipeInstance(
+            id=doc.id,
+            recipe_name=doc.recipe_name,
+            parameters=doc.parameters,
+            started_by=doc.started_by,
+            cwd=doc.cwd,
+            roles=doc.roles,
+        )
+        for step in recipe.steps:
+            try:
+                check_json_size(self._command_for(instance, recipe, step, 1)["params"], "params")
+            except Invalid as exc:
+                raise Invalid(f"step {step.id}: {exc.message}") from None
 
     def _command_for(self, instance: RecipeInstance, recipe: Recipe, step: RecipeStep, attempt: int) -> dict[str, Any]:
         role = recipe.roles[step.role]

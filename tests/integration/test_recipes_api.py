@@ -358,3 +358,21 @@ async def test_reissue_after_a_crash_between_create_and_attach_yields_the_same_c
     step = (await relay.recipes.get(iid)).steps[1]
     assert step.status == "running" and step.command_ids == [created.id]
     assert [c.id for c in await relay.commands.list(type="agent.prompt")] == [created.id]
+
+
+async def test_start_refuses_a_step_whose_command_would_be_too_large_and_stores_nothing(
+    rclient: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    inline = {
+        "name": "big",
+        "parameters": [{"name": "goal", "required": True}],
+        "roles": {"dev": {"provider": "codex"}},
+        "steps": [
+            {"id": "spawn", "role": "dev", "action": "spawn"},
+            {"id": "work", "role": "dev", "action": "prompt", "needs": ["spawn"], "prompt": "{{goal}}" * 20},
+        ],
+    }
+    r = await rclient.post("/api/recipes/start", json={"recipe": inline, "parameters": {"goal": "x" * 4000}})
+    assert (r.status_code, r.json()) == (400, {"error": "step work: params is too large"})
+    assert (await rclient.get("/api/recipes/instances")).json() == []
+    assert (await rclient.get("/api/commands")).json() == []
