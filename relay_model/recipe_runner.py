@@ -211,6 +211,8 @@ class RecipeRunner:
         self.relay = relay
         self.catalog = RecipeCatalog(relay.settings.user_recipes_dir)
         self.maxlen = relay.settings.event_stream_maxlen
+        # Where the next repair pass starts in the running instances (see `repair`).
+        self._repair_from = 0
 
     async def _run(self, instance_id: str, op: str, *args: Any) -> builtins.list[Any]:
         return await self.relay.scripts.run_checked(
@@ -485,9 +487,14 @@ class RecipeRunner:
         compare-and-set, so applying twice is harmless. A step `issuing` for longer than
         REISSUE_AFTER_MS lost the node that was creating its command: one caller wins `reissue` and
         creates it. Returns how many steps were repaired.
+
+        A pass reads REPAIR_BATCH running instances and the next pass continues after them (starting
+        over at the end), so every running instance is looked at, however many there are.
         """
         repaired = 0
-        ids = await self.relay.redis.zrange(keys.recipe_instances_by_status("running"), 0, REPAIR_BATCH - 1)
+        start = self._repair_from
+        ids = await self.relay.redis.zrange(keys.recipe_instances_by_status("running"), start, start + REPAIR_BATCH - 1)
+        self._repair_from = start + len(ids) if len(ids) == REPAIR_BATCH else 0
         for instance_id in ids:
             try:
                 instance = await self.get(instance_id)

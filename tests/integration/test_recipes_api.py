@@ -376,3 +376,31 @@ async def test_start_refuses_a_step_whose_command_would_be_too_large_and_stores_
     assert (r.status_code, r.json()) == (400, {"error": "step work: params is too large"})
     assert (await rclient.get("/api/recipes/instances")).json() == []
     assert (await rclient.get("/api/commands")).json() == []
+
+
+async def test_repair_reaches_every_running_instance_batch_after_batch(
+    relay: Relay, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from relay_model import recipe_runner
+    from relay_model.orchestrators import RegisterOrchestratorInput
+    from relay_model.recipe_runner import RecipeStartInput
+
+    await relay.orchestrators.upsert(RegisterOrchestratorInput(id="o1", hostname="h"))
+    inline = {
+        "name": "two",
+        "roles": {"dev": {"provider": "codex"}},
+        "steps": [
+            {"id": "spawn", "role": "dev", "action": "spawn"},
+            {"id": "work", "role": "dev", "action": "prompt", "needs": ["spawn"], "prompt": "go"},
+        ],
+    }
+    starts = [await relay.recipes.start(RecipeStartInput(recipe=inline)) for _ in range(3)]
+    # Every spawn finishes on a node that dies before its hook runs.
+    relay.commands.on_final.clear()
+    for started in starts:
+        await relay.commands.update(started.commands[0].id, status="succeeded")
+    monkeypatch.setattr(recipe_runner, "REPAIR_BATCH", 2)
+    assert await relay.recipes.repair(now_ms()) == 2
+    assert await relay.recipes.repair(now_ms()) == 1
+    for started in starts:
+        assert [s.status for s in (await relay.recipes.get(started.instance.id)).steps] == ["succeeded", "running"]
