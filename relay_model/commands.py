@@ -204,13 +204,18 @@ class CommandStore:
         params: dict[str, Any] | None = None,
         correlation_id: str | None = None,
         ttl_ms: int | None = None,
+        command_id: str | None = None,
     ) -> Command:
-        """Store a pending command and emit `command.requested`, in one round trip."""
+        """Store a pending command and emit `command.requested`, in one round trip.
+
+        `command_id` makes the call idempotent: when a command with that id exists, it is returned
+        as it is and nothing is written or emitted (a retried creation yields the same command).
+        """
         check_json_size(params, "params")
         now = now_ms()
         ttl = ttl_ms if ttl_ms is not None else (self.default_ttl_ms or None)
         doc = _Doc(
-            id=new_command_id(now),
+            id=command_id or new_command_id(now),
             type=type,
             source=source,
             target=target,
@@ -241,6 +246,7 @@ class CommandStore:
                 "" if doc.expires_at is None else doc.expires_at,
                 "" if ttl is None else ttl,
                 self.maxlen,
+                "1" if command_id else "0",
             ],
         )
         return decode_command(raw)

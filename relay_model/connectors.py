@@ -29,6 +29,7 @@ from .base import Input, Model
 from .clock import now_ms
 from .commands import Command, CommandStore
 from .errors import NotFound
+from .orchestrators import agent_id_for
 from .scripts import Scripts
 from .validation import JsonObject, check_json_size
 
@@ -109,12 +110,6 @@ def _from_hash(connector_id: str, h: dict[str, str]) -> Connector:
         created_at=int(h.get("createdAt") or 0),
         updated_at=int(h.get("updatedAt") or 0),
     )
-
-
-def orchestrator_agent(orchestrator_id: str) -> str:
-    from .orchestrators import agent_id_for
-
-    return agent_id_for(orchestrator_id)
 
 
 async def wait_for_final(commands: CommandStore, command_id: str, timeout_s: float) -> Command | None:
@@ -203,7 +198,7 @@ class ConnectorStore:
         command = await self.commands.create(
             type=f"connector.{data.action}",
             source="system",
-            target=orchestrator_agent(connector.orchestrator_id),
+            target=agent_id_for(connector.orchestrator_id),
             params={
                 "connectorId": connector.id,
                 "action": data.action,

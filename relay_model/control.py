@@ -19,7 +19,7 @@ from .base import Input
 from .clock import now_ms
 from .commands import Command
 from .errors import Invalid, Unprocessable
-from .orchestrators import ApprovalMode, Orchestrator, Provider
+from .orchestrators import ApprovalMode, Orchestrator, Provider, first_online
 from .validation import Label, Path
 
 if TYPE_CHECKING:
@@ -81,12 +81,7 @@ async def spawn_via_any(relay: Relay, data: AgentSpawnInput) -> tuple[Orchestrat
     """`POST /api/agents/spawn`: the first online orchestrator offering the provider gets the command."""
     provider = data.provider
     cwd, label = _blank_to_none(data.cwd), _blank_to_none(data.label)
-    orch = next(
-        (o for o in await relay.orchestrators.list() if o.status == "online" and provider in o.providers),
-        None,
-    )
-    if orch is None:
-        raise Invalid("no orchestrator available for provider: " + provider)
+    orch = first_online(await relay.orchestrators.list(), provider)
     now = now_ms()
     command = await relay.commands.create(
         type="agent.spawn",

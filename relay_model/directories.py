@@ -49,6 +49,8 @@ def _inside(path: str, base: str) -> bool:
 
 def list_host_directories(base_dir: str, path: str | None) -> HostDirectories:
     """Blocking; run it in a thread."""
+    if path and "\x00" in path:
+        raise NotFound("directory not found")  # no file name holds a NUL (os calls would raise ValueError)
     base = os.path.realpath(base_dir)
     requested = os.path.join(base, path) if path else base  # an absolute `path` replaces the base
     real = os.path.realpath(requested)

@@ -15,6 +15,7 @@ Spawning needs an `online` orchestrator.
 from __future__ import annotations
 
 import builtins
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 from urllib.parse import urlsplit
 
@@ -26,6 +27,7 @@ from . import keys
 from .agents import AgentStore, RegisterAgentInput
 from .base import Input, Model
 from .clock import now_ms
+from .commands import required_text
 from .errors import Invalid, NotFound
 from .reaper import ReapReport, register_step
 from .scripts import Scripts
@@ -144,11 +146,15 @@ def clean_api_url(value: str | None) -> str | None:
     return url
 
 
-def required(value: str, field: str) -> str:
-    text = value.strip()
-    if not text:
-        raise Invalid(f"{field} required")
-    return text
+def first_online(orchestrators: Iterable[Orchestrator], provider: str) -> Orchestrator:
+    """The first online orchestrator offering `provider`, in registration order (spawns, recipes, provider tests).
+
+    400 "no orchestrator available for provider: X" when there is none.
+    """
+    orch = next((o for o in orchestrators if o.status == "online" and provider in o.providers), None)
+    if orch is None:
+        raise Invalid("no orchestrator available for provider: " + provider)
+    return orch
 
 
 class OrchestratorStore:
@@ -192,8 +198,8 @@ class OrchestratorStore:
         return bool(int(reply[0])), (decode_orchestrator(reply[1]) if reply[1] else None)
 
     async def upsert(self, data: RegisterOrchestratorInput) -> tuple[Orchestrator, bool]:
-        orchestrator_id = required(data.id, "id")
-        hostname = required(data.hostname, "hostname")
+        orchestrator_id = required_text(data.id, "id")
+        hostname = required_text(data.hostname, "hostname")
         protocol_version = clean_protocol_version(data.protocol_version)
         api_url = clean_api_url(data.api_url)
         check_json_size(data.meta, "meta")

@@ -64,8 +64,11 @@ def _display(path: Path, source: Source) -> str:
     return f"recipes/{path.name}" if source == "builtin" else str(path)
 
 
-def _load_file(path: Path, source: Source) -> _Entry:
-    st = path.stat()
+def _load_file(path: Path, source: Source) -> _Entry | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None  # removed since its directory was listed
     stamp = (st.st_mtime_ns, st.st_size)
     key = str(path)
     cached = _CACHE.get(key)
@@ -99,6 +102,8 @@ class RecipeCatalog:
         for source, directory in places:
             for path in _files(directory):
                 entry = _load_file(path, source)
+                if entry is None:
+                    continue
                 if entry.recipe is not None:
                     found[entry.recipe.name] = LoadedRecipe(
                         name=entry.recipe.name, source=source, path=str(path), recipe=entry.recipe

@@ -33,6 +33,7 @@ finished, failed or retried), `recipe.completed`, `recipe.failed`, `recipe.stopp
 from __future__ import annotations
 
 import builtins
+import hashlib
 import logging
 import secrets
 from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
@@ -46,9 +47,11 @@ from .base import Input, Model
 from .clock import now_ms
 from .commands import FINAL_STATUSES, Command
 from .errors import Invalid, NotFound, RelayError
+from .orchestrators import first_online
 from .reaper import ReapReport, register_step
 from .recipe_loader import LoadedRecipe, RecipeCatalog
 from .recipe_schema import Recipe, RecipeStep, render, validate
+from .validation import check_json_size
 
 if TYPE_CHECKING:
     from .relay import Relay
@@ -188,6 +191,17 @@ def _parameters(recipe: Recipe, given: dict[str, Any] | None) -> dict[str, str]:
     return values
 
 
+def step_command_id(instance_id: str, step_id: str, attempt: int) -> str:
+    """The id of the command carrying one attempt of a step: the same on every node and every try.
+
+    Shaped like `new_command_id`: `cmd_` + the instance's start (ms, hex, from its id) + 10 hex of a
+    digest of (instance, step, attempt). Creating it is idempotent, so a node that reissues a step
+    whose issuer died after creating the command gets that command back instead of a duplicate.
+    """
+    digest = hashlib.sha256(f"{instance_id}/{step_id}/{attempt}".encode()).hexdigest()
+    return f"cmd_{instance_id[4:16]}{digest[:10]}"
+
+
 def _pairs(flat: list[Any]) -> list[tuple[str, str]]:
     return [(str(flat[i]), str(flat[i + 1])) for i in range(0, len(flat), 2)]
 
@@ -197,6 +211,8 @@ class RecipeRunner:
         self.relay = relay
         self.catalog = RecipeCatalog(relay.settings.user_recipes_dir)
         self.maxlen = relay.settings.event_stream_maxlen
+        # Where the next repair pass starts in the running instances (see `repair`).
+        self._repair_from = 0
 
     async def _run(self, instance_id: str, op: str, *args: Any) -> builtins.list[Any]:
         return await self.relay.scripts.run_checked(
@@ -260,9 +276,7 @@ class RecipeRunner:
                 if orch.status != "online":
                     raise Invalid("orchestrator is offline")
             else:
-                orch = next((o for o in orchestrators if o.status == "online" and provider in o.providers), None)
-                if orch is None:
-                    raise Invalid("no orchestrator available for provider: " + provider)
+                orch = first_online(orchestrators, provider)
             targets[role_name] = RoleTarget(
                 orchestrator_id=orch.id,
                 orchestrator_agent_id=orch.agent_id,
@@ -287,6 +301,7 @@ class RecipeRunner:
             roles=await self._targets(recipe, data.orchestrator_id or None, instance_id),
             created_at=now,
         )
+        self._check_commands(doc, recipe)
         _, issued = await self._run(instance_id, "start", instance_id, _encode(doc), _graph(recipe), _encode(recipe))
         commands = await self._issue(instance_id, recipe, _pairs(issued))
         instance = await self.get(instance_id)
@@ -305,6 +320,26 @@ class RecipeRunner:
         return StartResult(instance=instance, commands=commands)
 
     # --- commands -------------------------------------------------------------------------------
+
+    def _check_commands(self, doc: _Doc, recipe: Recipe) -> None:
+        """Refuse at start a step whose command would be refused later (rendered params too large).
+
+        Found only when the step is issued, it would leave the step `issuing`, reissued every
+        REISSUE_AFTER_MS and failing each time. Params depend only on what is known now.
+        """
+        instance = RecipeInstance(
+            id=doc.id,
+            recipe_name=doc.recipe_name,
+            parameters=doc.parameters,
+            started_by=doc.started_by,
+            cwd=doc.cwd,
+            roles=doc.roles,
+        )
+        for step in recipe.steps:
+            try:
+                check_json_size(self._command_for(instance, recipe, step, 1)["params"], "params")
+            except Invalid as exc:
+                raise Invalid(f"step {step.id}: {exc.message}") from None
 
     def _command_for(self, instance: RecipeInstance, recipe: Recipe, step: RecipeStep, attempt: int) -> dict[str, Any]:
         role = recipe.roles[step.role]
@@ -370,6 +405,7 @@ class RecipeRunner:
                 params=spec["params"],
                 correlation_id=instance_id,
                 ttl_ms=step.timeout_ms,
+                command_id=step_command_id(instance_id, step_id, int(attempt)),
             )
             created.append(command)
             outcome, _ = await self._run(instance_id, "attach", step_id, attempt, command.id)
@@ -451,9 +487,14 @@ class RecipeRunner:
         compare-and-set, so applying twice is harmless. A step `issuing` for longer than
         REISSUE_AFTER_MS lost the node that was creating its command: one caller wins `reissue` and
         creates it. Returns how many steps were repaired.
+
+        A pass reads REPAIR_BATCH running instances and the next pass continues after them (starting
+        over at the end), so every running instance is looked at, however many there are.
         """
         repaired = 0
-        ids = await self.relay.redis.zrange(keys.recipe_instances_by_status("running"), 0, REPAIR_BATCH - 1)
+        start = self._repair_from
+        ids = await self.relay.redis.zrange(keys.recipe_instances_by_status("running"), start, start + REPAIR_BATCH - 1)
+        self._repair_from = start + len(ids) if len(ids) == REPAIR_BATCH else 0
         for instance_id in ids:
             try:
                 instance = await self.get(instance_id)

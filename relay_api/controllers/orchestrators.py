@@ -156,9 +156,7 @@ class OrchestratorController(Controller):
         path: Annotated[str | None, QueryParameter(max_length=4096)] = None,
     ) -> Response[Any]:
         """Proxy to the orchestrator's `apiUrl` + `/api/directories` (5 s, size cap, no redirects)."""
-        orch = await relay.orchestrators.get(orchestrator_id)
-        if orch is None:
-            raise NotFound("orchestrator not found")
+        orch = await relay.orchestrators.require(orchestrator_id)
         status, body = await directories.orchestrator_directories(orch, path)
         return Response(body, status_code=status)
 

@@ -12,7 +12,7 @@ from relay_api.deps import RelayDep
 from relay_model import providers
 from relay_model.connectors import wait_for_final
 from relay_model.errors import Invalid, NotFound, Unprocessable
-from relay_model.orchestrators import agent_id_for
+from relay_model.orchestrators import agent_id_for, first_online
 from relay_model.providers import ProviderConfig, ProviderTestResult
 
 TEST_COMMAND_TTL_MS = 60_000
@@ -74,10 +74,7 @@ async def _test_on_orchestrator(
         if orch.status != "online":
             raise Unprocessable("orchestrator is offline")
     else:
-        candidates = [o for o in await relay.orchestrators.list() if o.status == "online" and provider in o.providers]
-        if not candidates:
-            raise Invalid("no orchestrator available for provider: " + provider)
-        orch = candidates[0]
+        orch = first_online(await relay.orchestrators.list(), provider)
     command = await relay.commands.create(
         type="provider.test",
         source="system",

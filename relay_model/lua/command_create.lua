@@ -2,10 +2,14 @@
 -- and announce `command.requested`.
 -- KEYS: 1 command hash, 2 commands_all zset, 3 deadlines zset, 4 cmd events
 -- ARGV: 1 now (createdAt), 2 id, 3 static doc json, 4 full command json, 5 type, 6 source, 7 target,
---       8 expiresAt ('' = never), 9 ttlMs ('' = none), 10 event stream maxlen
+--       8 expiresAt ('' = never), 9 ttlMs ('' = none), 10 event stream maxlen,
+--       11 '1' when the id is the caller's idempotency key: an existing command is returned unchanged
 -- Returns: {'ok', command json} or {'err', code, text}
 local key, id = KEYS[1], ARGV[2]
-if redis.call('EXISTS', key) == 1 then return { 'err', '409', 'command id already exists' } end
+if redis.call('EXISTS', key) == 1 then
+  if ARGV[11] == '1' then return { 'ok', redis.call('HGET', key, 'json') } end
+  return { 'err', '409', 'command id already exists' }
+end
 local now, ctype, target = ARGV[1], ARGV[5], ARGV[7]
 redis.call('HSET', key, 'doc', ARGV[3], 'json', ARGV[4], 'status', 'pending', 'type', ctype,
   'source', ARGV[6], 'target', target, 'createdAt', now, 'updatedAt', now,

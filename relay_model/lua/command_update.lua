@@ -11,17 +11,16 @@
 -- Returns: {'ok', 1, became final (0/1), command json}, {'ok', 0} when an expiry was not due or the
 --          command is gone/final (the reaper skips it), or {'err', code, text}
 local FINAL = { succeeded = true, failed = true, rejected = true, canceled = true, timed_out = true }
-local ANY_END = { succeeded = true, failed = true, rejected = true, canceled = true, timed_out = true }
+-- Only a command not yet running can be rejected.
 local NEXT = {
   pending = { accepted = true, running = true },
   accepted = { accepted = true, running = true },
   running = { running = true, succeeded = true, failed = true, canceled = true, timed_out = true },
 }
-for k in pairs(ANY_END) do
+for k in pairs(FINAL) do
   NEXT.pending[k] = true
   NEXT.accepted[k] = true
 end
-NEXT.running.rejected = nil
 
 local key, id, mode = KEYS[1], ARGV[2], ARGV[3]
 local now = tonumber(ARGV[1])

@@ -191,3 +191,5 @@ async def test_host_directories_missing_or_file(host_client: AsyncTestClient) ->
         "error": "directory not found"
     }
     assert (await host_client.get("/api/host/directories", params={"path": "notes.txt"})).status_code == 404
+    r = await host_client.get("/api/host/directories", params={"path": "src\x00"})
+    assert (r.status_code, r.json()) == (404, {"error": "directory not found"})

@@ -321,3 +321,86 @@ async def test_reaper_repairs_missed_hooks_and_abandoned_issues(relay: Relay) ->
     assert await relay.recipes.repair(now_ms() + 31_000) == 1
     step = (await relay.recipes.get(iid)).steps[1]
     assert step.status == "running" and step.attempt == 2 and len(step.command_ids) == 2
+
+
+async def test_reissue_after_a_crash_between_create_and_attach_yields_the_same_command(
+    relay: Relay, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from relay_model.orchestrators import RegisterOrchestratorInput
+    from relay_model.recipe_runner import RecipeStartInput
+
+    await relay.orchestrators.upsert(RegisterOrchestratorInput(id="o1", hostname="h"))
+    inline = {
+        "name": "two",
+        "roles": {"dev": {"provider": "codex"}},
+        "steps": [
+            {"id": "spawn", "role": "dev", "action": "spawn"},
+            {"id": "work", "role": "dev", "action": "prompt", "needs": ["spawn"], "prompt": "go"},
+        ],
+    }
+    started = await relay.recipes.start(RecipeStartInput(recipe=inline))
+    iid = started.instance.id
+    run = relay.recipes._run
+
+    async def dies_before_attach(instance_id: str, op: str, *args: Any) -> list[Any]:
+        if op == "attach":
+            raise RuntimeError("node died")
+        return await run(instance_id, op, *args)
+
+    # The node finishing the spawn creates the next step's command and dies before recording it.
+    monkeypatch.setattr(relay.recipes, "_run", dies_before_attach)
+    await relay.commands.update(started.commands[0].id, status="succeeded")
+    monkeypatch.setattr(relay.recipes, "_run", run)
+    assert [s.status for s in (await relay.recipes.get(iid)).steps] == ["succeeded", "issuing"]
+    (created,) = await relay.commands.list(type="agent.prompt")
+
+    assert await relay.recipes.repair(now_ms() + 31_000) == 1
+    step = (await relay.recipes.get(iid)).steps[1]
+    assert step.status == "running" and step.command_ids == [created.id]
+    assert [c.id for c in await relay.commands.list(type="agent.prompt")] == [created.id]
+
+
+async def test_start_refuses_a_step_whose_command_would_be_too_large_and_stores_nothing(
+    rclient: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    inline = {
+        "name": "big",
+        "parameters": [{"name": "goal", "required": True}],
+        "roles": {"dev": {"provider": "codex"}},
+        "steps": [
+            {"id": "spawn", "role": "dev", "action": "spawn"},
+            {"id": "work", "role": "dev", "action": "prompt", "needs": ["spawn"], "prompt": "{{goal}}" * 20},
+        ],
+    }
+    r = await rclient.post("/api/recipes/start", json={"recipe": inline, "parameters": {"goal": "x" * 4000}})
+    assert (r.status_code, r.json()) == (400, {"error": "step work: params is too large"})
+    assert (await rclient.get("/api/recipes/instances")).json() == []
+    assert (await rclient.get("/api/commands")).json() == []
+
+
+async def test_repair_reaches_every_running_instance_batch_after_batch(
+    relay: Relay, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from relay_model import recipe_runner
+    from relay_model.orchestrators import RegisterOrchestratorInput
+    from relay_model.recipe_runner import RecipeStartInput
+
+    await relay.orchestrators.upsert(RegisterOrchestratorInput(id="o1", hostname="h"))
+    inline = {
+        "name": "two",
+        "roles": {"dev": {"provider": "codex"}},
+        "steps": [
+            {"id": "spawn", "role": "dev", "action": "spawn"},
+            {"id": "work", "role": "dev", "action": "prompt", "needs": ["spawn"], "prompt": "go"},
+        ],
+    }
+    starts = [await relay.recipes.start(RecipeStartInput(recipe=inline)) for _ in range(3)]
+    # Every spawn finishes on a node that dies before its hook runs.
+    relay.commands.on_final.clear()
+    for started in starts:
+        await relay.commands.update(started.commands[0].id, status="succeeded")
+    monkeypatch.setattr(recipe_runner, "REPAIR_BATCH", 2)
+    assert await relay.recipes.repair(now_ms()) == 2
+    assert await relay.recipes.repair(now_ms()) == 1
+    for started in starts:
+        assert [s.status for s in (await relay.recipes.get(started.instance.id)).steps] == ["succeeded", "running"]

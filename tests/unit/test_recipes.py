@@ -122,3 +122,18 @@ def test_user_directory_overrides_and_reports_broken_files(tmp_path: Path) -> No
     ]
     with pytest.raises(NotFound, match="recipe not found"):
         catalog.get("nope")
+
+
+def test_a_file_removed_while_the_directory_is_read_is_left_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from relay_model import recipe_loader
+
+    (tmp_path / "tiny.yml").write_text(MINIMAL)
+    listed = recipe_loader._files
+    # The directory listing still names a file that is deleted before it is read.
+    monkeypatch.setattr(
+        recipe_loader, "_files", lambda d: [*listed(d), tmp_path / "gone.yaml"] if d == tmp_path else listed(d)
+    )
+    names = [r.name for r in RecipeCatalog(str(tmp_path)).list()]
+    assert names == sorted([*BUILTINS, "tiny"])
