@@ -5,8 +5,9 @@ This module is the one place that knows what a pass does: `STEPS`, the registry 
 - A domain adds its expiry with `@register_step("<area>.<what>", order=N)` in its own module, and
   `relay.py` imports that module, so every process that builds a `Relay` runs the same steps.
 - Steps run in `order` (then registration order). Bands, following the seed's `postSystemReap`:
-  10 message claims, 20 task claims, 25 orphaned tasks, 30 command ttl, 40 agents (stale, then
-  offline), 50 orchestrators, 60 pair timeouts, 90 pool bindings (after agents went offline).
+  10 message claims, 20 task claims, 30 command ttl, 40 agents (stale, then offline), 45 orphaned
+  tasks (after agents went offline, so their tasks are freed in the same pass), 50 orchestrators,
+  60 pair timeouts, 90 pool bindings (after agents went offline), 100 the rest.
 - A step reads only what is due (deadlines live in sorted sets: `ZRANGEBYSCORE … LIMIT`), changes
   each item with a compare-and-set Lua script that re-checks the item's own record, and appends the
   ids it changed to the report. `drain` loops batches until one comes back short, so the cost of a
@@ -17,7 +18,8 @@ This module is the one place that knows what a pass does: `STEPS`, the registry 
 - A step that fails is logged and the others still run.
 
 Registered today: `bus_reaper.py` (message claims, agents stale → offline), `commands.py` (ttl expiry,
-purge of old final commands), `orchestrators.py` (stale → offline).
+purge of old final commands), `orchestrators.py` (stale → offline), `work_reaper.py` (task claims,
+orphaned tasks, pair timeouts, pool slots), `automations.py` (abandoned runs), `recipe_runner.py`.
 """
 
 from __future__ import annotations
