@@ -195,3 +195,12 @@ async def test_retention_forgets_oldest_settled_deliveries(setup, receiver: Rece
     assert [(d["id"], d["status"]) for d in listed] == [(5, "pending"), (4, "delivered")]
     assert await relay.redis.exists(keys.callback(1), keys.callback_attempts(1)) == 0
     assert (await c.get("/api/integrations/deliveries?status=delivered")).json()[0]["id"] == 4
+
+
+def test_the_worker_job_outlasts_a_delivery_run() -> None:
+    from relay_model.callbacks import DELIVERY_BUDGET_S
+    from relay_worker.jobs.callbacks import deliver_callbacks
+    from relay_worker.settings import SETTINGS, WorkerSettings
+
+    (job,) = [j for j in WorkerSettings.cron_jobs if j.coroutine is deliver_callbacks]
+    assert job.timeout_s is not None and job.timeout_s > DELIVERY_BUDGET_S + SETTINGS.callback_timeout_s
