@@ -227,3 +227,28 @@ async def test_reaper_fails_runs_a_dead_worker_left_running(client: AsyncTestCli
     assert (await client.get(f"/api/automations/{auto.id}")).json()["lastRunStatus"] == "failed"
     # A finished run is never touched again.
     assert await relay.automations.fail_abandoned(now_ms() + 6 * 60_000) == []
+
+
+async def test_concurrent_patches_of_different_fields_both_land(client: AsyncTestClient, relay: Relay) -> None:  # type: ignore[type-arg]
+    from relay_model.automations import AutomationInput
+
+    created = await _create(client)
+    store = relay.automations
+    stale = await store.require(created["id"])
+    # Another node disables the automation between this PATCH's read and its save.
+    r = await client.patch(f"/api/automations/{created['id']}", json={"enabled": False})
+    assert r.status_code == 200, r.text
+    reads = 0
+    get = store.get
+
+    async def first_read_stale(automation_id: str):  # type: ignore[no-untyped-def]
+        nonlocal reads
+        reads += 1
+        return stale if reads == 1 else await get(automation_id)
+
+    store.get = first_read_stale  # type: ignore[method-assign]
+    renamed = await store.update(created["id"], AutomationInput(name="renamed"))
+    assert (renamed.name, renamed.enabled) == ("renamed", False)
+    got = (await client.get(f"/api/automations/{created['id']}")).json()
+    assert (got["name"], got["enabled"], got["nextRunAt"]) == ("renamed", False, None)
+    assert await relay.redis.zscore(keys.automations_due(), created["id"]) is None
