@@ -239,8 +239,7 @@ async def dispatch_due(
             break
         found = {a.id: a for a in await relay.automations.get_many([aid for aid, _ in due])}
         stale = [aid for aid, _ in due if not isinstance(getattr(found.get(aid), "trigger", None), ScheduleTrigger)]
-        if stale:
-            await relay.redis.zrem(keys.automations_due(), *stale)
+        await relay.automations.unschedule(stale)
         jobs = [(found[aid], score) for aid, score in due if aid not in stale]
         random.shuffle(jobs)
         runs = await asyncio.gather(*(fire(automation, score, at) for automation, score in jobs))

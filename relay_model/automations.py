@@ -407,9 +407,11 @@ class AutomationStore:
         rows = await self.redis.zrangebyscore(keys.automations_due(), "-inf", now, start=0, num=limit, withscores=True)
         return [(str(member), int(score)) for member, score in rows]
 
-    async def listening_to(self, event_type: str) -> builtins.list[Automation]:
-        ids = sorted(await self.redis.smembers(keys.automations_on(event_type)))  # type: ignore[misc]
-        return await self.get_many(ids)
+    async def unschedule(self, automation_ids: builtins.list[str]) -> int:
+        """Drop due entries of automations that have no pending slot any more (checked in the script)."""
+        if not automation_ids:
+            return 0
+        return int(await self.scripts.run("automation_unschedule", [keys.automations_due()], automation_ids))
 
     async def start_run(
         self,

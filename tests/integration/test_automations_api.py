@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 from litestar.testing import AsyncTestClient
 
 from relay_model import keys
@@ -252,3 +253,24 @@ async def test_concurrent_patches_of_different_fields_both_land(client: AsyncTes
     got = (await client.get(f"/api/automations/{created['id']}")).json()
     assert (got["name"], got["enabled"], got["nextRunAt"]) == ("renamed", False, None)
     assert await relay.redis.zscore(keys.automations_due(), created["id"]) is None
+
+
+async def test_schedule_pass_drops_only_due_entries_that_are_really_stale(
+    client: AsyncTestClient, relay: Relay
+) -> None:  # type: ignore[type-arg]
+    from relay_model.automations import EventTrigger
+
+    auto = await _create(client, trigger=EVERY_MINUTE)
+    slot = auto["nextRunAt"]
+    await relay.redis.zadd(keys.automations_due(), {"deleted-long-ago": slot})
+    # The pass reads the automation while a PATCH has it on an event trigger; by the time the pass
+    # cleans up, a second PATCH put the schedule back (and the due entry with it).
+    get_many = relay.automations.get_many
+
+    async def mid_change_view(ids: list[str]):  # type: ignore[no-untyped-def]
+        return [msgspec.structs.replace(a, trigger=EventTrigger(event="task.created")) for a in await get_many(ids)]
+
+    relay.automations.get_many = mid_change_view  # type: ignore[method-assign]
+    assert await dispatch_due(relay, grace_ms=10_000, now=slot) == []
+    due = dict(await relay.redis.zrange(keys.automations_due(), 0, -1, withscores=True))
+    assert due == {auto["id"]: slot}
