@@ -84,18 +84,8 @@ async def _perform(relay: Relay, automation: Automation, result: DispatchResult)
         return RunCreated(message_id=message.id)
     if isinstance(automation.action, TaskAction):
         assert isinstance(body, CreateTaskInput)
-        task, _ = await relay.tasks.create(
-            NewTask(
-                title=body.title,
-                body=body.body,
-                severity=body.severity,
-                target=body.target or "",
-                channel=body.channel or "",
-                source=body.source or "automation",
-                type=body.type or "",
-                metadata={**(body.metadata or {}), "automationId": automation.id},
-            )
-        )
+        metadata = {**(body.metadata or {}), "automationId": automation.id}
+        task, _ = await relay.tasks.create(NewTask.from_input(body, source="automation", metadata=metadata))
         # As POST /api/tasks: a target agent is told with a `task` message.
         await notify_target(relay, task)
         result.task = task
