@@ -22,7 +22,6 @@ async def startup(ctx: dict[str, Any]) -> None:
     settings = Settings.from_env()
     redis = connect(settings.redis_url)
     relay = Relay(redis, settings)
-    ctx["settings"] = settings
     ctx["relay"] = relay
     ctx["worker_id"] = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     await relay.maintenance.worker_heartbeat(ctx["worker_id"])
