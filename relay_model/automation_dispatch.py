@@ -348,3 +348,16 @@ async def dispatch_events(relay: Relay, consumer: str) -> list[AutomationRun]:
         fired.extend(await _handle_events(relay, group, entries))
         await relay.redis.xack(stream, CONSUMER_GROUP, *[sid for sid, _ in entries])
     return fired
+
+
+async def retire_consumer(relay: Relay, consumer: str) -> None:
+    """A stopping worker removes its consumer from the `automations` groups, so consumers do not pile
+    up over restarts. One with unacknowledged events stays: another worker reclaims those first."""
+    for group in TRIGGER_GROUPS:
+        stream = keys.events(group)
+        try:
+            consumers = await relay.redis.xinfo_consumers(stream, CONSUMER_GROUP)
+        except ResponseError:
+            continue  # no stream or no group: nothing to remove
+        if any(c["name"] == consumer and int(c["pending"]) == 0 for c in consumers):
+            await relay.redis.xgroup_delconsumer(stream, CONSUMER_GROUP, consumer)

@@ -274,3 +274,21 @@ async def test_schedule_pass_drops_only_due_entries_that_are_really_stale(
     assert await dispatch_due(relay, grace_ms=10_000, now=slot) == []
     due = dict(await relay.redis.zrange(keys.automations_due(), 0, -1, withscores=True))
     assert due == {auto["id"]: slot}
+
+
+async def test_a_stopping_worker_retires_its_event_consumer(client: AsyncTestClient, relay: Relay) -> None:  # type: ignore[type-arg]
+    from relay_model.automation_dispatch import CONSUMER_GROUP, retire_consumer
+
+    await _create(client, trigger=ON_TASK)
+    await client.post("/api/tasks", json={"title": "t"})
+    await dispatch_events(relay, consumer="gone")
+    stream = keys.events(keys.TASK)
+    # A consumer still owing an event stays until another worker has reclaimed it.
+    await client.post("/api/tasks", json={"title": "u"})
+    await relay.redis.xreadgroup(CONSUMER_GROUP, "busy", {stream: ">"}, count=10)
+    names = {c["name"] for c in await relay.redis.xinfo_consumers(stream, CONSUMER_GROUP)}
+    assert {"gone", "busy"} <= names
+    await retire_consumer(relay, "gone")
+    await retire_consumer(relay, "busy")
+    names = {c["name"] for c in await relay.redis.xinfo_consumers(stream, CONSUMER_GROUP)}
+    assert "gone" not in names and "busy" in names
