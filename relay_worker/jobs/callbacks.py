@@ -25,8 +25,8 @@ def retry_policy(settings: Settings) -> RetryPolicy:
 
 async def deliver_callbacks(ctx: dict[str, Any]) -> int:
     relay: Relay = ctx["relay"]
-    if not any(i.callback_url for i in relay.settings.integrations):
-        return 0
+    # Also with no callbackUrl configured (any more): deliveries still pending are then settled as
+    # failed, and retention keeps applying.
     made = await relay.callbacks.deliver_due(relay.settings.integrations, retry_policy(relay.settings))
     await relay.callbacks.trim(relay.settings.callback_retention)
     return made
