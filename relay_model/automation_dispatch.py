@@ -220,7 +220,13 @@ async def dispatch_due(
 
     async def fire(automation: Automation, score: int, at: int) -> AutomationRun | None:
         async with gate:
-            return await _fire_slot(relay, automation, score, at, grace_ms)
+            try:
+                return await _fire_slot(relay, automation, score, at, grace_ms)
+            except Exception:
+                # One broken automation (or a failed Redis call) must not keep the others of the batch
+                # from firing; its entry stays due and is tried again next tick.
+                log.exception("automation %s: scheduled slot %d not dispatched", automation.id, score)
+                return None
 
     for _ in range(rounds):
         at = now if now is not None else now_ms()

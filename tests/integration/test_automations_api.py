@@ -292,3 +292,16 @@ async def test_a_stopping_worker_retires_its_event_consumer(client: AsyncTestCli
     await retire_consumer(relay, "busy")
     names = {c["name"] for c in await relay.redis.xinfo_consumers(stream, CONSUMER_GROUP)}
     assert "gone" not in names and "busy" in names
+
+
+async def test_one_broken_schedule_does_not_stop_the_others(client: AsyncTestClient, relay: Relay) -> None:  # type: ignore[type-arg]
+    await client.post("/api/agents", json={"id": "ops"})
+    good = await _create(client, name="good", trigger=EVERY_MINUTE)
+    bad = await _create(client, name="bad", trigger=EVERY_MINUTE)
+    # A record written by a build that accepted what this one cannot read.
+    doc = await relay.redis.hget(keys.automation(bad["id"]), "doc")
+    await relay.redis.hset(keys.automation(bad["id"]), "doc", doc.replace("* * * * *", "not a cron"))
+    slot = good["nextRunAt"]
+    fired = await dispatch_due(relay, grace_ms=10_000, now=slot)
+    assert [r.automation_id for r in fired] == [good["id"]]
+    assert await relay.redis.zscore(keys.automations_due(), bad["id"]) == slot
