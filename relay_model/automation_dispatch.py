@@ -11,7 +11,8 @@ Event filters. `filter` is an object of `path: expected` pairs, all of which mus
 dotted (`task.metadata.repo`) and is looked up in the event's `data` and, failing that, inside each
 object at the top of `data` (so `{"severity": "critical"}` matches `data.task.severity` of a
 `task.created` event). A scalar matches an equal value, or a list that contains it; a list of
-expected values matches any of them. An automation sees only events emitted after it was created.
+expected values matches any of them. An automation sees only events emitted after it was created,
+and never the events of the tasks its own task action created (no run feeds the next).
 """
 
 from __future__ import annotations
@@ -276,6 +277,14 @@ def matches(flt: dict[str, Any] | None, data: Any) -> bool:
     return all(any(_equal(v, expected) for v in _lookup(data, path)) for path, expected in flt.items())
 
 
+def _made_by(automation: Automation, data: Any) -> bool:
+    """Whether the event is about a task this automation's own action created: an automation on
+    `task.created` whose action creates a task would otherwise run again for every task it makes."""
+    task = data.get("task") if isinstance(data, dict) else None
+    metadata = task.get("metadata") if isinstance(task, dict) else None
+    return isinstance(metadata, dict) and metadata.get("automationId") == automation.id
+
+
 async def ensure_consumer_groups(relay: Relay) -> None:
     """Create the `automations` consumer group on every event stream (idempotent, from `$`)."""
     for group in TRIGGER_GROUPS:
@@ -315,7 +324,7 @@ async def _handle_events(relay: Relay, group: str, entries: list[tuple[str, dict
                     data = msgspec.json.decode(fields.get("d", "null"))
                 except msgspec.DecodeError:
                     data = {}
-            if not matches(automation.trigger.filter, data):
+            if not matches(automation.trigger.filter, data) or _made_by(automation, data):
                 continue
             result = await dispatch(
                 relay,

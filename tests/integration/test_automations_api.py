@@ -305,3 +305,21 @@ async def test_one_broken_schedule_does_not_stop_the_others(client: AsyncTestCli
     fired = await dispatch_due(relay, grace_ms=10_000, now=slot)
     assert [r.automation_id for r in fired] == [good["id"]]
     assert await relay.redis.zscore(keys.automations_due(), bad["id"]) == slot
+
+
+async def test_an_automation_is_not_triggered_by_the_task_it_created(client: AsyncTestClient, relay: Relay) -> None:  # type: ignore[type-arg]
+    echo = await _create(
+        client,
+        name="follow up every task",
+        trigger=ON_TASK,
+        action={"type": "task", "task": {"title": "Follow up"}},
+    )
+    other = await _create(client, name="count tasks", trigger=ON_TASK, action=MESSAGE_ACTION)
+    await client.post("/api/tasks", json={"title": "first"})
+    fired = await dispatch_events(relay, consumer="w1")
+    assert sorted(r.automation_id for r in fired) == sorted([echo["id"], other["id"]])
+    # The follow-up task reaches the other automation, but does not start another follow-up.
+    again = await dispatch_events(relay, consumer="w1")
+    assert [r.automation_id for r in again] == [other["id"]]
+    assert await dispatch_events(relay, consumer="w1") == []
+    assert [t["title"] for t in (await client.get("/api/tasks")).json()] == ["Follow up", "first"]
