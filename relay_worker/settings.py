@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 from arq.connections import RedisSettings
 from arq.cron import CronJob, cron
 
+from relay_model import keys
 from relay_model.callbacks import DELIVERY_BUDGET_S
 from relay_model.settings import Settings
 from relay_worker.jobs.automations import automations_tick
@@ -38,8 +39,8 @@ class WorkerSettings:
     on_startup = startup
     on_shutdown = shutdown
     redis_settings = RedisSettings.from_dsn(SETTINGS.effective_queue_url)
-    queue_name = "relay:{sys}:arq:queue"
-    health_check_key = "relay:{sys}:arq:health"
+    queue_name = keys.arq_queue()
+    health_check_key = keys.arq_health()
     max_jobs = 20
     job_timeout = 60
     keep_result = 60
