@@ -11,7 +11,8 @@ Event filters. `filter` is an object of `path: expected` pairs, all of which mus
 dotted (`task.metadata.repo`) and is looked up in the event's `data` and, failing that, inside each
 object at the top of `data` (so `{"severity": "critical"}` matches `data.task.severity` of a
 `task.created` event). A scalar matches an equal value, or a list that contains it; a list of
-expected values matches any of them. An automation sees only events emitted after it was created.
+expected values matches any of them. An automation sees only events emitted after it was created,
+and never the events of the tasks its own task action created (no run feeds the next).
 """
 
 from __future__ import annotations
@@ -84,18 +85,8 @@ async def _perform(relay: Relay, automation: Automation, result: DispatchResult)
         return RunCreated(message_id=message.id)
     if isinstance(automation.action, TaskAction):
         assert isinstance(body, CreateTaskInput)
-        task, _ = await relay.tasks.create(
-            NewTask(
-                title=body.title,
-                body=body.body,
-                severity=body.severity,
-                target=body.target or "",
-                channel=body.channel or "",
-                source=body.source or "automation",
-                type=body.type or "",
-                metadata={**(body.metadata or {}), "automationId": automation.id},
-            )
-        )
+        metadata = {**(body.metadata or {}), "automationId": automation.id}
+        task, _ = await relay.tasks.create(NewTask.from_input(body, source="automation", metadata=metadata))
         # As POST /api/tasks: a target agent is told with a `task` message.
         await notify_target(relay, task)
         result.task = task
@@ -230,7 +221,13 @@ async def dispatch_due(
 
     async def fire(automation: Automation, score: int, at: int) -> AutomationRun | None:
         async with gate:
-            return await _fire_slot(relay, automation, score, at, grace_ms)
+            try:
+                return await _fire_slot(relay, automation, score, at, grace_ms)
+            except Exception:
+                # One broken automation (or a failed Redis call) must not keep the others of the batch
+                # from firing; its entry stays due and is tried again next tick.
+                log.exception("automation %s: scheduled slot %d not dispatched", automation.id, score)
+                return None
 
     for _ in range(rounds):
         at = now if now is not None else now_ms()
@@ -239,8 +236,7 @@ async def dispatch_due(
             break
         found = {a.id: a for a in await relay.automations.get_many([aid for aid, _ in due])}
         stale = [aid for aid, _ in due if not isinstance(getattr(found.get(aid), "trigger", None), ScheduleTrigger)]
-        if stale:
-            await relay.redis.zrem(keys.automations_due(), *stale)
+        await relay.automations.unschedule(stale)
         jobs = [(found[aid], score) for aid, score in due if aid not in stale]
         random.shuffle(jobs)
         runs = await asyncio.gather(*(fire(automation, score, at) for automation, score in jobs))
@@ -279,6 +275,14 @@ def matches(flt: dict[str, Any] | None, data: Any) -> bool:
     if not flt:
         return True
     return all(any(_equal(v, expected) for v in _lookup(data, path)) for path, expected in flt.items())
+
+
+def _made_by(automation: Automation, data: Any) -> bool:
+    """Whether the event is about a task this automation's own action created: an automation on
+    `task.created` whose action creates a task would otherwise run again for every task it makes."""
+    task = data.get("task") if isinstance(data, dict) else None
+    metadata = task.get("metadata") if isinstance(task, dict) else None
+    return isinstance(metadata, dict) and metadata.get("automationId") == automation.id
 
 
 async def ensure_consumer_groups(relay: Relay) -> None:
@@ -320,7 +324,7 @@ async def _handle_events(relay: Relay, group: str, entries: list[tuple[str, dict
                     data = msgspec.json.decode(fields.get("d", "null"))
                 except msgspec.DecodeError:
                     data = {}
-            if not matches(automation.trigger.filter, data):
+            if not matches(automation.trigger.filter, data) or _made_by(automation, data):
                 continue
             result = await dispatch(
                 relay,
@@ -359,3 +363,16 @@ async def dispatch_events(relay: Relay, consumer: str) -> list[AutomationRun]:
         fired.extend(await _handle_events(relay, group, entries))
         await relay.redis.xack(stream, CONSUMER_GROUP, *[sid for sid, _ in entries])
     return fired
+
+
+async def retire_consumer(relay: Relay, consumer: str) -> None:
+    """A stopping worker removes its consumer from the `automations` groups, so consumers do not pile
+    up over restarts. One with unacknowledged events stays: another worker reclaims those first."""
+    for group in TRIGGER_GROUPS:
+        stream = keys.events(group)
+        try:
+            consumers = await relay.redis.xinfo_consumers(stream, CONSUMER_GROUP)
+        except ResponseError:
+            continue  # no stream or no group: nothing to remove
+        if any(c["name"] == consumer and int(c["pending"]) == 0 for c in consumers):
+            await relay.redis.xgroup_delconsumer(stream, CONSUMER_GROUP, consumer)

@@ -33,7 +33,7 @@ from . import keys, scripts
 from .automation_schedule import check_cron, check_timezone, next_slot
 from .base import Input, Model
 from .clock import now_ms
-from .errors import Invalid, NotFound
+from .errors import Conflict, Invalid, NotFound
 from .messages import SendMessageInput
 from .reaper import ReapReport, register_step
 from .scripts import Scripts
@@ -57,6 +57,8 @@ RUN_STATUSES: Final = ("running", "succeeded", "failed")
 RUNS_KEPT_PER_AUTOMATION: Final = 1000
 FIRED_KEY_TTL_S: Final = 7 * 24 * 3600
 RUN_SCAN_BUDGET: Final = 5000
+# Re-reads a PATCH makes when other writes keep landing between its read and its save.
+UPDATE_ATTEMPTS: Final = 5
 # A run still `running` this long after it started lost its worker (dispatch takes milliseconds).
 ABANDONED_RUN_MS: Final = 5 * 60 * 1000
 ABANDONED_TEXT: Final = "the worker stopped before the run finished; its action may or may not have happened"
@@ -297,7 +299,8 @@ class AutomationStore:
         self.scripts = scripts
         self.maxlen = event_maxlen
 
-    async def _save(self, doc: _Doc, mode: str, next_at: int | None) -> Automation:
+    async def _save(self, doc: _Doc, mode: str, next_at: int | None, *, expected_updated_at: int | None = None) -> str:
+        """The saved automation's JSON; '' when `expected_updated_at` no longer matches the stored doc."""
         event = doc.trigger.event if isinstance(doc.trigger, EventTrigger) else ""
         (raw,) = await self.scripts.run_checked(
             "automation_save",
@@ -311,9 +314,10 @@ class AutomationStore:
                 event,
                 "1" if doc.enabled else "0",
                 self.maxlen,
+                "" if expected_updated_at is None else expected_updated_at,
             ],
         )
-        return _decode(raw)
+        return str(raw)
 
     async def create(self, data: AutomationInput) -> Automation:
         name = _check_name(data.name)
@@ -338,27 +342,38 @@ class AutomationStore:
             created_at=now,
             updated_at=now,
         )
-        return await self._save(doc, "create", schedule_of(doc, now))
+        return _decode(await self._save(doc, "create", schedule_of(doc, now)))
 
     async def update(self, automation_id: str, data: AutomationInput) -> Automation:
-        current = await self.get(automation_id)
-        if current is None:
-            raise NotFound("automation not found")
-        now = now_ms()
-        doc = _Doc(
-            id=current.id,
-            name=current.name if data.name is msgspec.UNSET else _check_name(data.name),
-            enabled=current.enabled if data.enabled is msgspec.UNSET else _check_enabled(data.enabled),
-            trigger=current.trigger if data.trigger is msgspec.UNSET else _check_trigger(data.trigger),
-            action=current.action if data.action is msgspec.UNSET else _check_action(data.action),
-            created_by=current.created_by,
-            created_at=current.created_at,
-            updated_at=now,
-        )
-        # An unchanged schedule keeps its pending slot, so an edit of the name never skips a run.
-        same_schedule = doc.trigger == current.trigger and doc.enabled == current.enabled
-        next_at = current.next_run_at if same_schedule and current.next_run_at else schedule_of(doc, now)
-        return await self._save(doc, "update", next_at)
+        """Apply a partial change. The save is a compare-and-set on the doc read, so two concurrent
+        PATCHes of different fields both land (the later one re-reads and re-applies)."""
+        current = await self.require(automation_id)
+        name = current.name if data.name is msgspec.UNSET else _check_name(data.name)
+        enabled = current.enabled if data.enabled is msgspec.UNSET else _check_enabled(data.enabled)
+        trigger = current.trigger if data.trigger is msgspec.UNSET else _check_trigger(data.trigger)
+        action = current.action if data.action is msgspec.UNSET else _check_action(data.action)
+        for attempt in range(UPDATE_ATTEMPTS):
+            if attempt:
+                current = await self.require(automation_id)
+            now = now_ms()
+            doc = _Doc(
+                id=current.id,
+                name=current.name if data.name is msgspec.UNSET else name,
+                enabled=current.enabled if data.enabled is msgspec.UNSET else enabled,
+                trigger=current.trigger if data.trigger is msgspec.UNSET else trigger,
+                action=current.action if data.action is msgspec.UNSET else action,
+                created_by=current.created_by,
+                created_at=current.created_at,
+                # Strictly increasing, so the compare-and-set on it tells every write apart.
+                updated_at=max(now, current.updated_at + 1),
+            )
+            # An unchanged schedule keeps its pending slot, so an edit of the name never skips a run.
+            same_schedule = doc.trigger == current.trigger and doc.enabled == current.enabled
+            next_at = current.next_run_at if same_schedule and current.next_run_at else schedule_of(doc, now)
+            raw = await self._save(doc, "update", next_at, expected_updated_at=current.updated_at)
+            if raw:
+                return _decode(raw)
+        raise Conflict("automation changed concurrently; try again")
 
     async def delete(self, automation_id: str) -> bool:
         deleted = await self.scripts.run(
@@ -392,9 +407,11 @@ class AutomationStore:
         rows = await self.redis.zrangebyscore(keys.automations_due(), "-inf", now, start=0, num=limit, withscores=True)
         return [(str(member), int(score)) for member, score in rows]
 
-    async def listening_to(self, event_type: str) -> builtins.list[Automation]:
-        ids = sorted(await self.redis.smembers(keys.automations_on(event_type)))  # type: ignore[misc]
-        return await self.get_many(ids)
+    async def unschedule(self, automation_ids: builtins.list[str]) -> int:
+        """Drop due entries of automations that have no pending slot any more (checked in the script)."""
+        if not automation_ids:
+            return 0
+        return int(await self.scripts.run("automation_unschedule", [keys.automations_due()], automation_ids))
 
     async def start_run(
         self,

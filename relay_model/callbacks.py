@@ -41,6 +41,8 @@ log = logging.getLogger("relay.callbacks")
 DELIVERY_STATUSES = ("pending", "delivered", "failed")
 RETRYABLE_STATUS = frozenset({408, 429})
 LIST_SCAN_BUDGET = 5000
+# Seconds one `deliver_due` call keeps starting new rounds; the worker job allows this plus one request timeout.
+DELIVERY_BUDGET_S = 10.0
 
 scripts.register_templates({"$CALLBACK_ATTEMPTS$": keys.callback_attempts("")})
 
@@ -141,26 +143,24 @@ class CallbackStore:
         integrations: tuple[Integration, ...],
         policy: RetryPolicy,
         *,
-        batch: int = 50,
-        concurrency: int = 10,
-        budget_s: float = 20.0,
+        batch: int = 10,
+        budget_s: float = DELIVERY_BUDGET_S,
     ) -> int:
-        """Send what is due until nothing is or the time budget is spent. Returns attempts made."""
+        """Send what is due until nothing is or the time budget is spent. Returns attempts made.
+
+        Each round leases at most `batch` entries and sends them all at once: a round lasts at most
+        one request timeout, so no leased entry waits for a free sender while its lease runs out, and
+        a caller knows the longest run (`budget_s` plus one request timeout) to allow for.
+        """
         by_name = {i.name: i for i in integrations}
         token = secrets.token_hex(12)
         deadline = time.monotonic() + budget_s
-        gate = asyncio.Semaphore(concurrency)
         made = 0
         while time.monotonic() < deadline:
             rows = await self.lease(now=now_ms(), limit=batch, lease_ms=policy.lease_ms, token=token)
             if not rows:
                 break
-
-            async def one(row: list[str]) -> None:
-                async with gate:
-                    await self._send(row, by_name, policy, token)
-
-            await asyncio.gather(*(one(row) for row in rows))
+            await asyncio.gather(*(self._send(row, by_name, policy, token) for row in rows))
             made += len(rows)
         return made
 

@@ -468,3 +468,16 @@ def rate_window(subject: str, window: int) -> str:
 def sse_leases(subject: str) -> str:
     """Zset of one token's open SSE connections, scored by lease expiry (ms)."""
     return f"{_AUTH}sse:{subject}"
+
+
+# --- sys: the workers' arq queue (review-work) ----------------------------------------------------
+
+
+def arq_queue() -> str:
+    """arq's job queue (a zset of job ids by run time); arq names its job and result keys itself."""
+    return f"{_SYS}arq:queue"
+
+
+def arq_health() -> str:
+    """arq's health-check key (one per queue)."""
+    return f"{_SYS}arq:health"

@@ -5,19 +5,22 @@ This module is the one place that knows what a pass does: `STEPS`, the registry 
 - A domain adds its expiry with `@register_step("<area>.<what>", order=N)` in its own module, and
   `relay.py` imports that module, so every process that builds a `Relay` runs the same steps.
 - Steps run in `order` (then registration order). Bands, following the seed's `postSystemReap`:
-  10 message claims, 20 task claims, 25 orphaned tasks, 30 command ttl, 40 agents (stale, then
-  offline), 50 orchestrators, 60 pair timeouts, 90 pool bindings (after agents went offline).
+  10 message claims, 20 task claims, 30 command ttl, 40 agents (stale, then offline), 45 orphaned
+  tasks (after agents went offline, so their tasks are freed in the same pass), 50 orchestrators,
+  60 pair timeouts, 90 pool bindings (after agents went offline), 100 the rest.
 - A step reads only what is due (deadlines live in sorted sets: `ZRANGEBYSCORE … LIMIT`), changes
   each item with a compare-and-set Lua script that re-checks the item's own record, and appends the
-  ids it changed to the report. `drain` loops batches until one comes back short, so the cost of a
-  pass grows with what expired, not with what exists, and no single Lua call blocks Redis for long.
+  ids it changed to the report. `drain` loops batches until one comes back short (at most
+  `DRAIN_MAX_BATCHES`), so the cost of a pass grows with what expired, not with what exists, is
+  bounded after an outage, and no single Lua call blocks Redis for long.
 - Every transition is atomic per item and idempotent, so two passes running at once (two workers,
   or a worker and the API) never act on one expiry twice, and a pass killed midway leaves only whole
   transitions behind; the next pass does the rest.
 - A step that fails is logged and the others still run.
 
 Registered today: `bus_reaper.py` (message claims, agents stale → offline), `commands.py` (ttl expiry,
-purge of old final commands), `orchestrators.py` (stale → offline).
+purge of old final commands), `orchestrators.py` (stale → offline), `work_reaper.py` (task claims,
+orphaned tasks, pair timeouts, pool slots), `automations.py` (abandoned runs), `recipe_runner.py`.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ log = logging.getLogger("relay.reaper")
 # Test-only hook: seconds to sleep after each batch, so a multi-process test can kill a worker in
 # the middle of a pass deterministically. Unset (0) everywhere else.
 _TEST_BATCH_PAUSE_S = float(os.environ.get("AGENT_RELAY_TEST_REAP_BATCH_PAUSE_S") or 0)
+# Batches one step runs per pass (with the default batch of 200: 10,000 transitions).
+DRAIN_MAX_BATCHES = 50
 
 
 class ReapReport(msgspec.Struct, kw_only=True, rename="camel"):
@@ -113,21 +118,25 @@ def register_step(name: str, *, order: int = 100) -> Callable[[ReapStepFn], Reap
     return wrap
 
 
-async def drain(run_batch: Callable[[int], Awaitable[list[str]]], batch_size: int) -> list[str]:
-    """Run a batch script until a batch comes back short; return the ids it changed.
+async def drain(
+    run_batch: Callable[[int], Awaitable[list[str]]], batch_size: int, *, max_batches: int = DRAIN_MAX_BATCHES
+) -> list[str]:
+    """Run a batch script until a batch comes back short, at most `max_batches` times; return the ids it changed.
 
     `run_batch(limit)` answers `[examined, id, …]` (the shape every reaper script returns): the number
     of due index entries it looked at, then the ids it transitioned. Each examined entry leaves the
-    due range (transitioned, re-scored or dropped), so the loop ends.
+    due range (transitioned, re-scored or dropped), so the loop ends; the cap bounds one pass after a
+    long outage (the next pass goes on where this one stopped).
     """
     changed: list[str] = []
-    while True:
+    for _ in range(max_batches):
         result = await run_batch(batch_size)
         changed.extend(str(item) for item in result[1:])
         if int(result[0]) < batch_size:
-            return changed
+            break
         if _TEST_BATCH_PAUSE_S:
             await asyncio.sleep(_TEST_BATCH_PAUSE_S)
+    return changed
 
 
 async def reap_once(relay: Relay, *, now: int | None = None, audit: bool = True, audit_idle: bool = True) -> PassReport:

@@ -128,6 +128,20 @@ class NewTask(msgspec.Struct, kw_only=True):
     type: str = ""
     metadata: JsonObject | None = None
 
+    @classmethod
+    def from_input(cls, data: CreateTaskInput, *, source: str, metadata: JsonObject | None) -> NewTask:
+        """A task created through the API's body shape (`POST /api/tasks`, an automation's task action)."""
+        return cls(
+            title=data.title,
+            body=data.body,
+            severity=data.severity,
+            target=data.target or "",
+            channel=data.channel or "",
+            source=data.source or source,
+            type=data.type or "",
+            metadata=metadata,
+        )
+
 
 def task_activity(task: Task, title: str, agent_id: str | None = None) -> ActivityInput:
     """The activity-feed entry people read for a task change (the live event is `task.*`)."""

@@ -26,12 +26,13 @@ if TYPE_CHECKING:
 log = logging.getLogger("relay.reaper")
 
 
-@register_step("tasks.expired_claims")
+@register_step("tasks.expired_claims", order=20)
 async def release_expired_task_claims(relay: Relay, now: int, report: ReapReport) -> None:
     report.released_task_ids.extend(await relay.tasks.release_expired(now))
 
 
-@register_step("tasks.orphans")
+# After agents.offline (41): tasks of an agent that went offline in this pass are freed in the same pass.
+@register_step("tasks.orphans", order=45)
 async def release_orphaned_tasks(relay: Relay, now: int, report: ReapReport) -> None:
     claimants = await relay.tasks.claimants()
     if not claimants:
@@ -44,7 +45,7 @@ async def release_orphaned_tasks(relay: Relay, now: int, report: ReapReport) -> 
     report.released_orphaned_task_ids.extend(await relay.tasks.release_orphans(now, gone))
 
 
-@register_step("pools.slots")
+@register_step("pools.slots", order=90)
 async def move_pool_slots(relay: Relay, now: int, report: ReapReport) -> None:
     for change in await relay.channels.evaluate_due():
         log.info(
@@ -55,7 +56,7 @@ async def move_pool_slots(relay: Relay, now: int, report: ReapReport) -> None:
         )
 
 
-@register_step("pairs.expiry")
+@register_step("pairs.expiry", order=60)
 async def expire_pairs(relay: Relay, now: int, report: ReapReport) -> None:
     for pair in await relay.pairs.expire_due(now):
         await relay.activity.add(

@@ -7,6 +7,8 @@ from typing import Any, ClassVar
 from arq.connections import RedisSettings
 from arq.cron import CronJob, cron
 
+from relay_model import keys
+from relay_model.callbacks import DELIVERY_BUDGET_S
 from relay_model.settings import Settings
 from relay_worker.jobs.automations import automations_tick
 from relay_worker.jobs.callbacks import deliver_callbacks
@@ -26,13 +28,19 @@ class WorkerSettings:
         # Every replica ticks; each slot/event still runs once (relay_model.automation_dispatch).
         cron(automations_tick, second=set(range(60)), unique=False, timeout=30),
         # Integration callbacks; leases make overlapping runs on several replicas safe.
-        cron(deliver_callbacks, second=set(range(0, 60, 2)), unique=False, timeout=30),
+        # A run lasts at most the delivery budget plus one request timeout (CallbackStore.deliver_due).
+        cron(
+            deliver_callbacks,
+            second=set(range(0, 60, 2)),
+            unique=False,
+            timeout=DELIVERY_BUDGET_S + SETTINGS.callback_timeout_s + 5,
+        ),
     ]
     on_startup = startup
     on_shutdown = shutdown
     redis_settings = RedisSettings.from_dsn(SETTINGS.effective_queue_url)
-    queue_name = "relay:{sys}:arq:queue"
-    health_check_key = "relay:{sys}:arq:health"
+    queue_name = keys.arq_queue()
+    health_check_key = keys.arq_health()
     max_jobs = 20
     job_timeout = 60
     keep_result = 60

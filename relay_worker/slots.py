@@ -134,3 +134,20 @@ async def run_interval_slot(
         return False, None
     ttl_ms = max(MIN_SLOT_TTL_MS, 10 * slot.interval_ms)
     return await run_once(redis, job, str(slot.index), owner, lambda: fn(slot), ttl_ms=ttl_ms)
+
+
+async def one_at_a_time(ctx: dict[str, Any], job: str, fn: Callable[[], Awaitable[T]], idle: T) -> T:
+    """Run `fn` unless this worker is still running the same job (then answer `idle` at once).
+
+    Per-second ticks queued while a slow run goes on would otherwise stack up in this process, fill
+    arq's `max_jobs` and leave the reaper's ticks waiting until they misfire. Other replicas may still
+    run the job meanwhile; the job itself is safe for that.
+    """
+    running: set[str] = ctx.setdefault("running_jobs", set())
+    if job in running:
+        return idle
+    running.add(job)
+    try:
+        return await fn()
+    finally:
+        running.discard(job)

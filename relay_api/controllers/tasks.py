@@ -62,18 +62,7 @@ class TaskController(Controller):
         if data.source and any(i.name == data.source for i in relay.settings.integrations):
             # An integration's tasks (and callbacks) come only through its own token.
             raise Invalid(f"source {data.source} is an integration; post its events to /api/integrations/events")
-        task, _ = await relay.tasks.create(
-            NewTask(
-                title=data.title,
-                body=data.body,
-                severity=data.severity,
-                target=data.target or "",
-                channel=data.channel or "",
-                source=data.source or "api",
-                type=data.type or "",
-                metadata=data.metadata,
-            )
-        )
+        task, _ = await relay.tasks.create(NewTask.from_input(data, source="api", metadata=data.metadata))
         await notify_target(relay, task)
         await relay.activity.add(task_activity(task, "Task created"))
         return task
@@ -91,10 +80,10 @@ class TaskController(Controller):
     async def set_status(
         self, relay: RelayDep, principal: PrincipalDep, task_id: FromPath[int], data: JSONBody[TaskStatusInput]
     ) -> Task:
-        if data.agent_id is not None:
-            await require_self(principal, data.agent_id, relay)
         """`open` releases the claim; `claimed`/`in_progress`/`blocked` with `agentId` hold (and renew) it;
         a live claim of another agent refuses the change with 409."""
+        if data.agent_id is not None:
+            await require_self(principal, data.agent_id, relay)
         task = await relay.tasks.set_status(task_id, data.status, data.agent_id, data.note)
         title = "Task reopened" if task.status == "open" else f"Task {task.status.replace('_', ' ')}"
         await relay.activity.add(task_activity(task, title, data.agent_id))
@@ -104,7 +93,7 @@ class TaskController(Controller):
     async def claim(
         self, relay: RelayDep, principal: PrincipalDep, task_id: FromPath[int], data: JSONBody[TaskClaimInput]
     ) -> TaskResult:
-        await require_self(principal, data.agent_id, relay)
         """200 to the one winner (and to the holder claiming again to renew), 409 to everyone else."""
+        await require_self(principal, data.agent_id, relay)
         task, _ = await relay.tasks.claim(task_id, data.agent_id, data.ttl_ms)
         return TaskResult(ok=True, task=task)

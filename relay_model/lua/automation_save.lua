@@ -2,11 +2,16 @@
 -- KEYS: 1 automation hash, 2 automations zset, 3 due zset, 4 auto event stream
 -- ARGV: 1 now, 2 id, 3 doc json (id, name, enabled, trigger, action, timestamps), 4 'create' | 'update',
 --       5 next slot ms ('' = not in the due set: disabled or event-triggered), 6 event type ('' = none),
---       7 enabled (0/1), 8 maxlen
--- Returns: {'ok', automation json} or {'err', '404', 'automation not found'}
+--       7 enabled (0/1), 8 maxlen, 9 update only: the stored doc's updatedAt the change was built on
+-- Returns: {'ok', automation json}, {'ok', ''} when ARGV[9] no longer matches (re-read and retry),
+--          or {'err', '404', 'automation not found'}
 local key, id = KEYS[1], ARGV[2]
 local exists = redis.call('EXISTS', key) == 1
 if ARGV[4] == 'update' and not exists then return { 'err', '404', 'automation not found' } end
+if ARGV[4] == 'update' and ARGV[9] ~= '' then
+  local stored = cjson.decode(redis.call('HGET', key, 'doc')).updatedAt
+  if tonumber(stored) ~= tonumber(ARGV[9]) then return { 'ok', '' } end
+end
 if ARGV[4] == 'create' and exists then return { 'err', '409', 'automation already exists' } end
 local old_event = redis.call('HGET', key, 'event')
 if old_event and old_event ~= '' then redis.call('SREM', '$AUTOMATIONS_ON$' .. old_event, id) end

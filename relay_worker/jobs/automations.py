@@ -11,11 +11,16 @@ from typing import Any
 
 from relay_model.automation_dispatch import dispatch_due, dispatch_events
 from relay_model.relay import Relay
+from relay_worker.slots import one_at_a_time
 
 log = logging.getLogger("relay.worker.automations")
 
 
 async def automations_tick(ctx: dict[str, Any]) -> int:
+    return await one_at_a_time(ctx, "automations", lambda: _dispatch(ctx), 0)
+
+
+async def _dispatch(ctx: dict[str, Any]) -> int:
     relay: Relay = ctx["relay"]
     fired = await dispatch_due(relay, grace_ms=relay.settings.automation_misfire_grace_ms)
     fired += await dispatch_events(relay, consumer=ctx["worker_id"])

@@ -11,6 +11,7 @@ from typing import Any
 from relay_model.callbacks import RetryPolicy
 from relay_model.relay import Relay
 from relay_model.settings import Settings
+from relay_worker.slots import one_at_a_time
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:
@@ -24,9 +25,12 @@ def retry_policy(settings: Settings) -> RetryPolicy:
 
 
 async def deliver_callbacks(ctx: dict[str, Any]) -> int:
-    relay: Relay = ctx["relay"]
-    if not any(i.callback_url for i in relay.settings.integrations):
-        return 0
+    return await one_at_a_time(ctx, "callbacks", lambda: _deliver(ctx["relay"]), 0)
+
+
+async def _deliver(relay: Relay) -> int:
+    # Also with no callbackUrl configured (any more): deliveries still pending are then settled as
+    # failed, and retention keeps applying.
     made = await relay.callbacks.deliver_due(relay.settings.integrations, retry_policy(relay.settings))
     await relay.callbacks.trim(relay.settings.callback_retention)
     return made

@@ -10,6 +10,7 @@ import socket
 import uuid
 from typing import Any
 
+from relay_model.automation_dispatch import retire_consumer
 from relay_model.connection import connect
 from relay_model.maintenance import WORKER_HEARTBEAT_S
 from relay_model.relay import Relay
@@ -22,7 +23,6 @@ async def startup(ctx: dict[str, Any]) -> None:
     settings = Settings.from_env()
     redis = connect(settings.redis_url)
     relay = Relay(redis, settings)
-    ctx["settings"] = settings
     ctx["relay"] = relay
     ctx["worker_id"] = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     await relay.maintenance.worker_heartbeat(ctx["worker_id"])
@@ -48,6 +48,10 @@ async def shutdown(ctx: dict[str, Any]) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await task
     await relay.maintenance.worker_gone(ctx["worker_id"])
+    try:
+        await retire_consumer(relay, ctx["worker_id"])
+    except Exception:
+        log.warning("could not remove this worker's event consumer", exc_info=True)
     await relay.redis.aclose()
     log.info("worker %s stopped", ctx["worker_id"])
 

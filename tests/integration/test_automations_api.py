@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 from litestar.testing import AsyncTestClient
 
 from relay_model import keys
@@ -227,3 +228,98 @@ async def test_reaper_fails_runs_a_dead_worker_left_running(client: AsyncTestCli
     assert (await client.get(f"/api/automations/{auto.id}")).json()["lastRunStatus"] == "failed"
     # A finished run is never touched again.
     assert await relay.automations.fail_abandoned(now_ms() + 6 * 60_000) == []
+
+
+async def test_concurrent_patches_of_different_fields_both_land(client: AsyncTestClient, relay: Relay) -> None:  # type: ignore[type-arg]
+    from relay_model.automations import AutomationInput
+
+    created = await _create(client)
+    store = relay.automations
+    stale = await store.require(created["id"])
+    # Another node disables the automation between this PATCH's read and its save.
+    r = await client.patch(f"/api/automations/{created['id']}", json={"enabled": False})
+    assert r.status_code == 200, r.text
+    reads = 0
+    get = store.get
+
+    async def first_read_stale(automation_id: str):  # type: ignore[no-untyped-def]
+        nonlocal reads
+        reads += 1
+        return stale if reads == 1 else await get(automation_id)
+
+    store.get = first_read_stale  # type: ignore[method-assign]
+    renamed = await store.update(created["id"], AutomationInput(name="renamed"))
+    assert (renamed.name, renamed.enabled) == ("renamed", False)
+    got = (await client.get(f"/api/automations/{created['id']}")).json()
+    assert (got["name"], got["enabled"], got["nextRunAt"]) == ("renamed", False, None)
+    assert await relay.redis.zscore(keys.automations_due(), created["id"]) is None
+
+
+async def test_schedule_pass_drops_only_due_entries_that_are_really_stale(
+    client: AsyncTestClient, relay: Relay
+) -> None:  # type: ignore[type-arg]
+    from relay_model.automations import EventTrigger
+
+    auto = await _create(client, trigger=EVERY_MINUTE)
+    slot = auto["nextRunAt"]
+    await relay.redis.zadd(keys.automations_due(), {"deleted-long-ago": slot})
+    # The pass reads the automation while a PATCH has it on an event trigger; by the time the pass
+    # cleans up, a second PATCH put the schedule back (and the due entry with it).
+    get_many = relay.automations.get_many
+
+    async def mid_change_view(ids: list[str]):  # type: ignore[no-untyped-def]
+        return [msgspec.structs.replace(a, trigger=EventTrigger(event="task.created")) for a in await get_many(ids)]
+
+    relay.automations.get_many = mid_change_view  # type: ignore[method-assign]
+    assert await dispatch_due(relay, grace_ms=10_000, now=slot) == []
+    due = dict(await relay.redis.zrange(keys.automations_due(), 0, -1, withscores=True))
+    assert due == {auto["id"]: slot}
+
+
+async def test_a_stopping_worker_retires_its_event_consumer(client: AsyncTestClient, relay: Relay) -> None:  # type: ignore[type-arg]
+    from relay_model.automation_dispatch import CONSUMER_GROUP, retire_consumer
+
+    await _create(client, trigger=ON_TASK)
+    await client.post("/api/tasks", json={"title": "t"})
+    await dispatch_events(relay, consumer="gone")
+    stream = keys.events(keys.TASK)
+    # A consumer still owing an event stays until another worker has reclaimed it.
+    await client.post("/api/tasks", json={"title": "u"})
+    await relay.redis.xreadgroup(CONSUMER_GROUP, "busy", {stream: ">"}, count=10)
+    names = {c["name"] for c in await relay.redis.xinfo_consumers(stream, CONSUMER_GROUP)}
+    assert {"gone", "busy"} <= names
+    await retire_consumer(relay, "gone")
+    await retire_consumer(relay, "busy")
+    names = {c["name"] for c in await relay.redis.xinfo_consumers(stream, CONSUMER_GROUP)}
+    assert "gone" not in names and "busy" in names
+
+
+async def test_one_broken_schedule_does_not_stop_the_others(client: AsyncTestClient, relay: Relay) -> None:  # type: ignore[type-arg]
+    await client.post("/api/agents", json={"id": "ops"})
+    good = await _create(client, name="good", trigger=EVERY_MINUTE)
+    bad = await _create(client, name="bad", trigger=EVERY_MINUTE)
+    # A record written by a build that accepted what this one cannot read.
+    doc = await relay.redis.hget(keys.automation(bad["id"]), "doc")
+    await relay.redis.hset(keys.automation(bad["id"]), "doc", doc.replace("* * * * *", "not a cron"))
+    slot = good["nextRunAt"]
+    fired = await dispatch_due(relay, grace_ms=10_000, now=slot)
+    assert [r.automation_id for r in fired] == [good["id"]]
+    assert await relay.redis.zscore(keys.automations_due(), bad["id"]) == slot
+
+
+async def test_an_automation_is_not_triggered_by_the_task_it_created(client: AsyncTestClient, relay: Relay) -> None:  # type: ignore[type-arg]
+    echo = await _create(
+        client,
+        name="follow up every task",
+        trigger=ON_TASK,
+        action={"type": "task", "task": {"title": "Follow up"}},
+    )
+    other = await _create(client, name="count tasks", trigger=ON_TASK, action=MESSAGE_ACTION)
+    await client.post("/api/tasks", json={"title": "first"})
+    fired = await dispatch_events(relay, consumer="w1")
+    assert sorted(r.automation_id for r in fired) == sorted([echo["id"], other["id"]])
+    # The follow-up task reaches the other automation, but does not start another follow-up.
+    again = await dispatch_events(relay, consumer="w1")
+    assert [r.automation_id for r in again] == [other["id"]]
+    assert await dispatch_events(relay, consumer="w1") == []
+    assert [t["title"] for t in (await client.get("/api/tasks")).json()] == ["Follow up", "first"]

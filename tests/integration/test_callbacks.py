@@ -195,3 +195,30 @@ async def test_retention_forgets_oldest_settled_deliveries(setup, receiver: Rece
     assert [(d["id"], d["status"]) for d in listed] == [(5, "pending"), (4, "delivered")]
     assert await relay.redis.exists(keys.callback(1), keys.callback_attempts(1)) == 0
     assert (await c.get("/api/integrations/deliveries?status=delivered")).json()[0]["id"] == 4
+
+
+def test_the_worker_job_outlasts_a_delivery_run() -> None:
+    from relay_model.callbacks import DELIVERY_BUDGET_S
+    from relay_worker.jobs.callbacks import deliver_callbacks
+    from relay_worker.settings import SETTINGS, WorkerSettings
+
+    (job,) = [j for j in WorkerSettings.cron_jobs if j.coroutine is deliver_callbacks]
+    assert job.timeout_s is not None and job.timeout_s > DELIVERY_BUDGET_S + SETTINGS.callback_timeout_s
+
+
+async def test_deliveries_left_pending_fail_once_no_callback_is_configured(setup, receiver: Receiver) -> None:  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    import msgspec
+
+    from relay_worker.jobs.callbacks import deliver_callbacks
+
+    c, relay, integrations = setup
+    await _event(c, integrations[0], target="backend")
+    # The operator removed every callbackUrl before the worker got to the delivery.
+    unhooked = tuple(msgspec.structs.replace(i, callback_url=None) for i in integrations)
+    restarted = Relay(relay.redis, dataclasses.replace(relay.settings, integrations=unhooked))
+    assert await deliver_callbacks({"relay": restarted}) == 1
+    (d,) = (await c.get("/api/integrations/deliveries")).json()
+    assert (d["status"], d["lastError"]) == ("failed", "integration has no callbackUrl configured any more")
+    assert receiver.hits == []

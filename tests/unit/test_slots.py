@@ -73,3 +73,29 @@ async def test_run_interval_slot_drops_misfired_ticks(fake_redis: Redis) -> None
 
     assert await run_interval_slot(fake_redis, "w", 0, job="j", interval_s=5, fn=work) == (False, None)
     assert await fake_redis.keys("*") == []
+
+
+async def test_a_job_still_running_in_this_worker_is_not_started_again() -> None:
+    from relay_worker.slots import one_at_a_time
+
+    ctx: dict[str, object] = {}
+    release = asyncio.Event()
+    started: list[str] = []
+
+    async def slow() -> str:
+        started.append("slow")
+        await release.wait()
+        return "done"
+
+    async def other() -> str:
+        return "other ran"
+
+    first = asyncio.create_task(one_at_a_time(ctx, "automations", slow, "idle"))
+    await asyncio.sleep(0)
+    # The same job ticking again meanwhile answers at once; a different job is not held up.
+    assert await one_at_a_time(ctx, "automations", slow, "idle") == "idle"
+    assert await one_at_a_time(ctx, "callbacks", other, "idle") == "other ran"
+    release.set()
+    assert await first == "done" and started == ["slow"]
+    # Once it finished (or failed) the job runs again.
+    assert await one_at_a_time(ctx, "automations", other, "idle") == "other ran"
