@@ -9,7 +9,9 @@ straight into the handler's `data` type with `strict=True`, one msgspec pass ins
 (decode to builtins, then convert). Litestar's signature model then receives the finished struct, which
 `msgspec.convert` hands through unchanged, so query and path parameters keep their lax conversion.
 A type failure is raised as the `ValidationException` Litestar itself raises (`extra` =
-`[{"message", "key", "source": "body"}]`), so relay_api/errors.py words it like any other.
+`[{"message", "key", "source": "body"}]`), so relay_api/errors.py words it like any other. Only the
+answers to wrong types change: malformed, too deep, empty or non-object bodies answer as before, and an
+integer field written `12.0` is still an integer, as it is to the seed's `Number.isSafeInteger`.
 """
 
 from __future__ import annotations

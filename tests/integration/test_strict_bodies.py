@@ -137,3 +137,17 @@ async def test_correct_types_are_accepted(client: Client) -> None:
     r = await client.get("/api/messages", params={"for": "bob", "limit": "5"})
     assert r.status_code == 200, r.text
     assert [m["id"] for m in r.json()] == [message["id"]]
+
+
+async def test_a_wrong_type_before_broken_json_is_still_broken_json(client: Client, redis: Redis) -> None:
+    # The strict decoder stops at the first wrong type; the document as a whole is judged first.
+    before = await snapshot(redis)
+    r = await client.post(
+        "/api/messages", content=b'{"from":"a","claimable":"true",', headers={"content-type": "application/json"}
+    )
+    assert (r.status_code, r.json()) == (400, {"error": "JSON is malformed: input data was truncated"})
+    r = await client.post(
+        "/api/messages", content=b'{"from":"a","to":"b"} x', headers={"content-type": "application/json"}
+    )
+    assert (r.status_code, r.json()["error"][:17]) == (400, "JSON is malformed")
+    assert await snapshot(redis) == before
