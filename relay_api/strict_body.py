@@ -90,8 +90,8 @@ class StrictBodyRequest(Request[Any, Any, Any]):
     async def _second_look(self, decoder: msgspec.json.Decoder[Any], exc: msgspec.ValidationError) -> Any:
         """A body the strict decoder refused: the error to answer, or the value after all."""
         text = str(exc)
-        # The document itself refused (not an object, a field missing): msgspec stopped reading at
-        # once, so decode it whole first; a document too deep to decode answers the error it always has.
+        # msgspec stopped reading at the first wrong type: decode the whole document first, so JSON broken
+        # further on, or nested too deeply, answers the error it always has.
         # An integer field given as `12.0` is retried with integral floats taken as integers.
         document = await super().json()
         if not _AT.search(text) or "got `float`" not in text:
