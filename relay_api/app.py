@@ -30,6 +30,7 @@ from relay_api.deps import RelayDep, provide_principal, provide_relay
 from relay_api.errors import EXCEPTION_HANDLERS
 from relay_api.openapi_errors import document_errors
 from relay_api.sse import Broker
+from relay_api.strict_body import StrictBodyRequest
 from relay_api.token_auth import SseLeases, TokenResolver
 from relay_model import __version__
 from relay_model.connection import connect
@@ -113,7 +114,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await redis.aclose()
 
     # Auth covers /api only; the probes and the OpenAPI schema outside it are public.
-    api = Router(path="/api", route_handlers=CONTROLLERS, middleware=[auth_middleware])
+    # JSON bodies are decoded with strict types there (relay_api/strict_body.py); query strings stay lax.
+    api = Router(path="/api", route_handlers=CONTROLLERS, middleware=[auth_middleware], request_class=StrictBodyRequest)
     # The dashboard shell is public; everything it shows comes from /api with the user's token.
     dashboard = create_static_files_router(path="/", directories=[STATIC_DIR], html_mode=True, name="dashboard")
     app = Litestar(
