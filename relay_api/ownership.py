@@ -15,6 +15,7 @@ from relay_api.auth import Principal
 from relay_model import keys
 from relay_model.errors import Forbidden
 from relay_model.messages import Message
+from relay_model.orchestrators import agent_id_for
 from relay_model.relay import Relay
 from relay_model.roles import AGENT, ORCHESTRATOR
 
@@ -29,16 +30,11 @@ def _refuse(principal: Principal, agent_id: str) -> Forbidden:
     return Forbidden(f'orchestrator token for "{principal.sub}" cannot act as agent "{agent_id}": not one it manages')
 
 
-def orchestrator_agent_id(orchestrator_id: str) -> str:
-    """The agent card an orchestrator registers for itself."""
-    return f"orchestrator:{orchestrator_id}"
-
-
 async def require_self(principal: Principal, agent_id: str, relay: Relay) -> None:
     """403 unless `principal` may act as agent `agent_id`."""
     if not bound_to_one(principal) or agent_id == principal.sub:
         return
-    if principal.role == ORCHESTRATOR and agent_id == orchestrator_agent_id(principal.sub):
+    if principal.role == ORCHESTRATOR and agent_id == agent_id_for(principal.sub):
         return
     if principal.role == ORCHESTRATOR:
         card = await relay.agents.get(agent_id)
@@ -117,3 +113,18 @@ async def require_message_access(principal: Principal, message: Message, relay: 
         return
     if await relay.redis.zscore(keys.inbox(principal.sub), message.id) is None:
         raise Forbidden(f'agent token for "{principal.sub}" cannot read message {message.id}')
+
+
+async def require_any_self(principal: Principal, agent_ids: tuple[str, ...], relay: Relay) -> None:
+    """403 unless `principal` may act as at least one of `agent_ids` (e.g. either party of a pair)."""
+    if not bound_to_one(principal):
+        return
+    refusal: Forbidden | None = None
+    for agent_id in agent_ids:
+        try:
+            await require_self(principal, agent_id, relay)
+            return
+        except Forbidden as exc:
+            refusal = exc
+    if refusal is not None:
+        raise refusal

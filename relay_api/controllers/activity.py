@@ -7,7 +7,8 @@ from typing import Annotated
 from litestar import Controller, Response, get, post
 from litestar.params import FromQuery, JSONBody, QueryParameter
 
-from relay_api.deps import RelayDep
+from relay_api.deps import PrincipalDep, RelayDep
+from relay_api.ownership import require_self
 from relay_model.activity import Activity, ActivityInput
 from relay_model.validation import MAX_SAFE_INT, ActivityKind
 
@@ -30,8 +31,13 @@ class ActivityController(Controller):
         return await relay.activity.list(limit=limit, kind=kind, agent_id=agent_id, before=before, since=since)
 
     @post("/", name="activity:create", opt={"scope": "activity:write"}, status_code=201)
-    async def create(self, relay: RelayDep, data: JSONBody[ActivityInput]) -> Response[Activity | dict[str, bool]]:
-        """Record an entry. A repeated `clientId` is not recorded twice (200 `{ok, duplicate}`)."""
+    async def create(
+        self, relay: RelayDep, principal: PrincipalDep, data: JSONBody[ActivityInput]
+    ) -> Response[Activity | dict[str, bool]]:
+        """Record an entry. A repeated `clientId` is not recorded twice (200 `{ok, duplicate}`).
+        An agent token records entries only about itself."""
+        if data.agent_id is not None:
+            await require_self(principal, data.agent_id, relay)
         entry = await relay.activity.add(data)
         if entry is None:
             return Response({"ok": True, "duplicate": True}, status_code=200)

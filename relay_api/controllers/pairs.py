@@ -9,7 +9,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from relay_api.auth import Principal
 from relay_api.deps import PrincipalDep, RelayDep
-from relay_api.ownership import require_self
+from relay_api.ownership import acting_agent, bound_to_one, require_any_self, require_self
 from relay_model.activity import ActivityInput
 from relay_model.errors import Conflict, Forbidden, Unprocessable
 from relay_model.messages import Message, SendMessageInput
@@ -83,16 +83,25 @@ class PairController(Controller):
     async def list_pairs(
         self,
         relay: RelayDep,
+        principal: PrincipalDep,
         agent_id: Annotated[str | None, QueryParameter(name="agentId", max_length=240)] = None,
         status: FromQuery[PairStatus | None] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     ) -> list[Pair]:
-        """Newest first; `agentId` lists the pairs an agent is part of."""
+        """Newest first; `agentId` lists the pairs an agent is part of (an agent token: only its own)."""
+        agent_id = acting_agent(principal, agent_id)
+        if agent_id is not None:
+            await require_self(principal, agent_id, relay)
+        elif bound_to_one(principal):
+            raise Forbidden(f"{principal.role} tokens list pairs with agentId")
         return await relay.pairs.list(agent_id=agent_id, status=status, limit=limit)
 
     @get("/{pair_id:int}", name="pairs:get", opt={"scope": "pairs:read"})
-    async def get_pair(self, relay: RelayDep, pair_id: FromPath[int]) -> Pair:
-        return await relay.pairs.require(pair_id)
+    async def get_pair(self, relay: RelayDep, principal: PrincipalDep, pair_id: FromPath[int]) -> Pair:
+        """One pair; an agent or orchestrator token reads only pairs it is a party of."""
+        pair = await relay.pairs.require(pair_id)
+        await require_any_self(principal, (pair.from_, pair.to), relay)
+        return pair
 
     @post("/{pair_id:int}/accept", name="pairs:accept", opt={"scope": "pairs:write"}, status_code=200)
     async def accept(

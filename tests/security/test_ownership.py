@@ -38,6 +38,7 @@ AS_OTHER: list[tuple[str, str, Any]] = [
     ("POST", "/api/messages/{other}/release", {"agentId": OTHER}),
     ("POST", "/api/messages/{other}/read", {"agentId": OTHER}),
     ("GET", f"/api/events?agentId={OTHER}", None),
+    ("POST", "/api/activity", {"kind": "state", "title": "spoofed", "agentId": OTHER}),
 ]
 
 
@@ -185,6 +186,8 @@ WORK_AS_OTHER: list[tuple[str, str, Any]] = [
     ("PATCH", "/api/commands/{command}", {"status": "running"}),
     ("DELETE", "/api/commands/{command}", None),
     ("POST", f"/api/agents/{OTHER}/actions", {"action": "restart"}),
+    ("GET", "/api/pairs/{pair}", None),
+    ("GET", f"/api/pairs?agentId={OTHER}", None),
 ]
 
 
@@ -252,4 +255,18 @@ async def test_orchestrator_token_acts_only_on_its_own_record(client: AsyncTestC
     r = await client.post(
         "/api/messages", json={"from": "orchestrator:orch-1", "to": "user", "body": "up"}, headers=token
     )
+    assert r.status_code == 201
+
+
+async def test_agent_token_reads_its_own_pairs_only(client: AsyncTestClient, mint: Mint) -> None:  # type: ignore[type-arg]
+    ids = await _setup_work(client)
+    mine = (await client.post("/api/pairs", json={"from": MINE, "to": "third"})).json()
+    token = bearer(await mint("agent", sub=MINE))
+    # Without agentId an agent token lists its own pairs; the pair between two others stays hidden.
+    listed = (await client.get("/api/pairs", headers=token)).json()
+    assert [p["id"] for p in listed] == [mine["id"]]
+    assert (await client.get(f"/api/pairs/{mine['id']}", headers=token)).status_code == 200
+    assert (await client.get(f"/api/pairs/{ids['pair']}", headers=token)).status_code == 403
+    # Its own activity entries are fine.
+    r = await client.post("/api/activity", json={"kind": "state", "title": "hi", "agentId": MINE}, headers=token)
     assert r.status_code == 201
