@@ -37,7 +37,8 @@ async def _tell(relay: Relay, pair: Pair, actor: str, subject: str) -> None:
                 body=pair.reason or pair.topic or "",
                 payload={"pairId": pair.id, "status": pair.status},
                 channel=f"pair:{pair.id}",
-                idempotency_key=f"pair-{pair.id}-{pair.status}",
+                # No idempotency key: each transition is a compare-and-set that happens once, and a
+                # guessable key would let any sender pre-empt (and so suppress) the notification.
             )
         )
     except Unprocessable:

@@ -141,3 +141,19 @@ async def test_pairs_of_an_agent_in_one_status(client: AsyncTestClient) -> None:
     assert [p["id"] for p in (await client.get("/api/pairs?agentId=a&status=ended&limit=1")).json()] == [ids[2]]
     assert [p["id"] for p in (await client.get("/api/pairs?agentId=a&status=pending")).json()] == [ids[1]]
     assert (await client.get("/api/pairs?agentId=zz&status=pending")).json() == []
+
+
+async def test_a_preempted_key_cannot_suppress_a_pair_notification(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+    for agent in ("a", "b", "mallory"):
+        await client.post("/api/agents", json={"id": agent})
+    pair = (await client.post("/api/pairs", json={"from": "a", "to": "b"})).json()
+    # A third agent sends a message under the key a predictable notification would use.
+    await client.post(
+        "/api/messages",
+        json={"from": "mallory", "to": "mallory", "body": "x", "idempotencyKey": f"pair-{pair['id']}-active"},
+    )
+    assert (await client.post(f"/api/pairs/{pair['id']}/accept", json={"agentId": "b"})).status_code == 200
+    inbox = (await client.get("/api/messages?for=a")).json()
+    assert [(m["kind"], m["subject"], m["payload"]) for m in inbox] == [
+        ("pair", "Pair accepted", {"pairId": pair["id"], "status": "active"})
+    ]
