@@ -22,10 +22,11 @@ from typing import Any, Final, Literal
 
 import msgspec
 from redis.asyncio import Redis
+from redis.exceptions import WatchError
 
 from . import keys
 from .base import Model
-from .errors import Invalid
+from .errors import Conflict, Invalid
 
 PROVIDERS: Final = ("claude", "codex")
 ProviderName = Literal["claude", "codex"]
@@ -186,6 +187,7 @@ def check_on_this_node(config: ProviderConfig) -> ProviderTestResult:
 
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(ProviderConfig).decode
+WRITE_ATTEMPTS = 20
 
 
 class ProviderConfigStore:
@@ -201,6 +203,21 @@ class ProviderConfigStore:
         return {p: _decode(raw) if raw else default_provider_config(p) for p, raw in zip(PROVIDERS, raws, strict=True)}
 
     async def write(self, provider: str, body: Any) -> ProviderConfig:
-        config = clean_provider_config(provider, body, await self.load(provider))
-        await self.redis.set(keys.provider_config(provider), _encode(config))
-        return config
+        """Validate against the stored config (redacted env values keep theirs) and save, optimistically:
+        a save that raced another node's is recomputed on the newer config, never written over it."""
+        key = keys.provider_config(provider)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for _ in range(WRITE_ATTEMPTS):
+                try:
+                    await pipe.watch(key)
+                    raw = await pipe.get(key)
+                    config = clean_provider_config(
+                        provider, body, _decode(raw) if raw else default_provider_config(provider)
+                    )
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.set(key, _encode(config))
+                    await pipe.execute()
+                    return config
+                except WatchError:
+                    continue
+        raise Conflict("provider config is being changed by another request; try again")

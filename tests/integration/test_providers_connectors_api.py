@@ -197,3 +197,15 @@ async def test_connector_action_outcomes(client: AsyncTestClient, host: Host) ->
     # wait: false -> 202 at once.
     r = await client.post("/api/connectors/slack/actions", json={"action": "stop", "wait": False})
     assert r.status_code == 202 and r.json()["ok"] is True and r.json()["command"]["type"] == "connector.stop"
+
+
+async def test_concurrent_config_saves_never_write_back_a_stale_secret(relay: Relay) -> None:
+    """Saves that keep a secret (sending it redacted) race one that changes it: the change survives."""
+    import asyncio
+
+    base = {"command": "claude", "env": {"API_KEY": "old"}}
+    await relay.providers.write("claude", base)
+    keepers = [relay.providers.write("claude", {"command": "claude", "env": {"API_KEY": "********"}}) for _ in range(30)]
+    changer = relay.providers.write("claude", {"command": "claude", "env": {"API_KEY": "new"}})
+    await asyncio.gather(*keepers[:15], changer, *keepers[15:])
+    assert (await relay.providers.load("claude")).env == {"API_KEY": "new"}
