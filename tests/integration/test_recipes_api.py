@@ -280,20 +280,29 @@ async def test_inline_recipe_and_recipe_automation(rclient: AsyncTestClient) -> 
     assert r.json() == {"error": "action.command.source required"}
 
 
-async def test_reaper_repairs_missed_hooks_and_abandoned_issues(relay: Relay) -> None:
+# A spawn step and one prompt step after it, and an online orchestrator `o1` to run them.
+TWO_STEP: dict[str, Any] = {
+    "name": "two",
+    "roles": {"dev": {"provider": "codex"}},
+    "steps": [
+        {"id": "spawn", "role": "dev", "action": "spawn"},
+        {"id": "work", "role": "dev", "action": "prompt", "needs": ["spawn"], "prompt": "go"},
+    ],
+}
+
+
+async def _two_step_recipe_on_o1(relay: Relay) -> dict[str, Any]:
     from relay_model.orchestrators import RegisterOrchestratorInput
+
+    await relay.orchestrators.upsert(RegisterOrchestratorInput(id="o1", hostname="h"))
+    return TWO_STEP
+
+
+async def test_reaper_repairs_missed_hooks_and_abandoned_issues(relay: Relay) -> None:
     from relay_model.reaper import reap_once
     from relay_model.recipe_runner import RecipeStartInput
 
-    await relay.orchestrators.upsert(RegisterOrchestratorInput(id="o1", hostname="h"))
-    inline = {
-        "name": "two",
-        "roles": {"dev": {"provider": "codex"}},
-        "steps": [
-            {"id": "spawn", "role": "dev", "action": "spawn"},
-            {"id": "work", "role": "dev", "action": "prompt", "needs": ["spawn"], "prompt": "go"},
-        ],
-    }
+    inline = await _two_step_recipe_on_o1(relay)
     started = await relay.recipes.start(RecipeStartInput(recipe=inline))
     iid = started.instance.id
     # The node that finishes the spawn dies before its hook runs: the step stays `running`.
@@ -326,18 +335,9 @@ async def test_reaper_repairs_missed_hooks_and_abandoned_issues(relay: Relay) ->
 async def test_reissue_after_a_crash_between_create_and_attach_yields_the_same_command(
     relay: Relay, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from relay_model.orchestrators import RegisterOrchestratorInput
     from relay_model.recipe_runner import RecipeStartInput
 
-    await relay.orchestrators.upsert(RegisterOrchestratorInput(id="o1", hostname="h"))
-    inline = {
-        "name": "two",
-        "roles": {"dev": {"provider": "codex"}},
-        "steps": [
-            {"id": "spawn", "role": "dev", "action": "spawn"},
-            {"id": "work", "role": "dev", "action": "prompt", "needs": ["spawn"], "prompt": "go"},
-        ],
-    }
+    inline = await _two_step_recipe_on_o1(relay)
     started = await relay.recipes.start(RecipeStartInput(recipe=inline))
     iid = started.instance.id
     run = relay.recipes._run
@@ -382,18 +382,9 @@ async def test_repair_reaches_every_running_instance_batch_after_batch(
     relay: Relay, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from relay_model import recipe_runner
-    from relay_model.orchestrators import RegisterOrchestratorInput
     from relay_model.recipe_runner import RecipeStartInput
 
-    await relay.orchestrators.upsert(RegisterOrchestratorInput(id="o1", hostname="h"))
-    inline = {
-        "name": "two",
-        "roles": {"dev": {"provider": "codex"}},
-        "steps": [
-            {"id": "spawn", "role": "dev", "action": "spawn"},
-            {"id": "work", "role": "dev", "action": "prompt", "needs": ["spawn"], "prompt": "go"},
-        ],
-    }
+    inline = await _two_step_recipe_on_o1(relay)
     starts = [await relay.recipes.start(RecipeStartInput(recipe=inline)) for _ in range(3)]
     # Every spawn finishes on a node that dies before its hook runs.
     relay.commands.on_final.clear()
