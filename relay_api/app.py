@@ -10,7 +10,7 @@ from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
 
-from litestar import Litestar, Response, Router, get
+from litestar import Litestar, Request, Response, Router, get
 from litestar.config.cors import CORSConfig
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
@@ -24,14 +24,18 @@ from redis.exceptions import RedisError
 
 from relay_api.auth import PUBLIC, Authenticator, auth_guard
 from relay_api.controllers import CONTROLLERS
-from relay_api.controllers.health import probe_alive, probe_ready
+from relay_api.controllers.health import probe_alive
 from relay_api.controllers.integrations import install_integration_auth
-from relay_api.deps import RelayDep, provide_principal, provide_relay
+from relay_api.deps import provide_principal, provide_relay
+from relay_api.drain import Readiness, SignalDrain
 from relay_api.errors import EXCEPTION_HANDLERS
+from relay_api.metrics import MetricsController, RelayCollector, node_registry, prometheus_config
 from relay_api.openapi_errors import document_errors
+from relay_api.request_context import request_context
 from relay_api.sse import Broker
 from relay_api.strict_body import StrictBodyRequest
 from relay_api.token_auth import SseLeases, TokenResolver
+from relay_api.tracing import tracing_plugins
 from relay_model import __version__
 from relay_model.connection import connect
 from relay_model.relay import Relay
@@ -49,9 +53,12 @@ async def healthz() -> dict[str, bool]:
 
 
 @get("/readyz", name="probe:ready", opt={"scope": PUBLIC}, tags=["system"])
-async def readyz(relay: RelayDep) -> Response[dict[str, Any]]:
-    """Readiness: 503 while Redis is unreachable."""
-    return await probe_ready(relay)
+async def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+    """Readiness: 503 while draining (after SIGTERM), before Redis first answered, and once Redis has
+    been unreachable for longer than `AGENT_RELAY_READY_REDIS_BUDGET_S`; a shorter blip stays 200."""
+    readiness: Readiness = request.app.state.readiness
+    status, body = readiness.answer()
+    return Response(body, status_code=status)
 
 
 def auth_middleware(app: ASGIApp) -> ASGIApp:
@@ -82,8 +89,17 @@ async def _bootstrap_until_done(relay: Relay) -> None:
             delay = min(delay * 2, 5.0)
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+def create_served_app() -> Litestar:
+    """The app `relay serve` runs: settings from the environment, and SIGTERM drains the node."""
+    return create_app(handle_signals=True)
+
+
+def create_app(
+    settings: Settings | None = None, *, handle_signals: bool = False, span_exporter: Any = None
+) -> Litestar:
+    """`handle_signals`: SIGTERM drains this node (relay_api/drain.py); `span_exporter`: tests' tracing sink."""
     settings = settings or Settings.from_env()
+    prometheus = prometheus_config()
     authenticator = Authenticator(settings.admin_token)
     install_integration_auth(authenticator, settings)
 
@@ -101,15 +117,27 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.sse_leases = SseLeases(
             relay.tokens, max_per_token=settings.sse_max_per_token, keepalive_s=settings.sse_keepalive_s
         )
+        readiness = Readiness(redis, settings.ready_redis_budget_s)
+        app.state.readiness = readiness
         bootstrap = asyncio.create_task(_bootstrap_until_done(relay))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(bootstrap), timeout=2.0)
         await broker.start()
+        await readiness.check()
+        checker = asyncio.create_task(readiness.run(), name="relay-readiness")
+        app.state.metrics = RelayCollector(broker, readiness)
+        app.state.metrics_registry = node_registry(app.state.metrics)
+        drain = SignalDrain(readiness, broker, settings.drain_delay_s)
+        if handle_signals:
+            drain.install()
         try:
             yield
         finally:
+            drain.uninstall()
+            checker.cancel()
             bootstrap.cancel()
-            await asyncio.wait([bootstrap])  # let the cancelled task finish before its Redis client closes
+            # Let the cancelled tasks finish before their Redis client closes.
+            await asyncio.wait([bootstrap, checker])
             await broker.stop()
             await redis.aclose()
 
@@ -119,7 +147,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     # The dashboard shell is public; everything it shows comes from /api with the user's token.
     dashboard = create_static_files_router(path="/", directories=[STATIC_DIR], html_mode=True, name="dashboard")
     app = Litestar(
-        route_handlers=[api, healthz, readyz, dashboard],
+        route_handlers=[api, healthz, readyz, MetricsController, dashboard],
+        middleware=[prometheus.middleware],
+        plugins=tracing_plugins(settings, span_exporter),
         lifespan=[lifespan],
         dependencies={
             "relay": Provide(provide_relay, sync_to_thread=False, use_cache=True),
@@ -150,9 +180,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             security=[{"bearer": []}, {"relayToken": []}],
         ),
         cors_config=CORSConfig(
-            allow_origins=["*"], allow_headers=["Authorization", "X-Agent-Relay-Token", "Content-Type", "Last-Event-ID"]
+            allow_origins=["*"],
+            allow_headers=["Authorization", "X-Agent-Relay-Token", "Content-Type", "Last-Event-ID", "X-Request-ID"],
+            expose_headers=["X-Request-ID"],
         ),
         debug=False,
     )
     document_errors(app)
+    # Outermost, so that the request id and the access log cover every request (unrouted ones too).
+    app.asgi_handler = request_context(app.asgi_handler, access_log=settings.access_log)
     return app

@@ -11,35 +11,87 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from relay_model.settings import Settings
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4850
 
 
+def _settings_or_exit() -> Settings | None:
+    from relay_model.settings import Settings
+
+    try:
+        return Settings.from_env()
+    except ValueError as exc:
+        print(f"invalid configuration: {exc}", file=sys.stderr)
+        return None
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    if not os.environ.get("AGENT_RELAY_ADMIN_TOKEN"):
+    from relay_model import logs
+
+    if args.access_log:
+        # The app factory reads its settings from the environment (also in uvicorn's worker processes).
+        os.environ["AGENT_RELAY_ACCESS_LOG"] = "1"
+    settings = _settings_or_exit()
+    if settings is None:
+        return 2
+    if not settings.admin_token:
         print("AGENT_RELAY_ADMIN_TOKEN is not set; refusing to serve an API nobody can use", file=sys.stderr)
         return 2
+    logs.configure(settings.log_format, args.log_level.upper())
     uvicorn.run(
-        "relay_api.app:create_app",
+        "relay_api.app:create_served_app",
         factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
-        access_log=args.access_log,
+        log_config=None,  # relay_model.logs formats uvicorn's lines too
+        # The relay's own access log (relay_api/request_context.py) carries the request id and duration.
+        access_log=False,
         proxy_headers=True,
-        timeout_graceful_shutdown=5,
+        # After the drain closed the SSE streams, what in-flight requests get before they are cut.
+        timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout_s)),
     )
     return 0
 
 
-def _worker(_: argparse.Namespace) -> int:
+def _worker(args: argparse.Namespace) -> int:
+    if args.check:
+        return _worker_check(args)
     from relay_worker.main import run_worker
 
     return run_worker()
+
+
+def _worker_check(args: argparse.Namespace) -> int:
+    """Exit 0 while the worker of this container/host is alive (its own key is fresh), else 1."""
+    import asyncio
+
+    from relay_model.connection import connect
+    from relay_worker import liveness
+
+    settings = _settings_or_exit()
+    if settings is None:
+        return 2
+    path = Path(args.state_file) if args.state_file else liveness.state_file()
+
+    async def run() -> liveness.CheckResult:
+        redis = connect(settings.redis_url)
+        try:
+            return await liveness.check(redis, path)
+        finally:
+            await redis.aclose()
+
+    result = asyncio.run(run())
+    print(result.message, file=sys.stdout if result.ok else sys.stderr)
+    return 0 if result.ok else 1
 
 
 def _kept_secret(path: Path, make: Callable[[], str]) -> str:
@@ -69,6 +121,7 @@ def _dev(args: argparse.Namespace) -> int:
         "AGENT_RELAY_TOKEN_SECRET", _kept_secret(data_dir / "token-secret", lambda: secrets.token_urlsafe(48))
     )
     env.setdefault("AGENT_RELAY_DATA_DIR", str(data_dir))
+    env.setdefault("AGENT_RELAY_LOG_FORMAT", "text")  # a terminal, not a log collector
     url = f"http://{args.host}:{args.port}"
     env.setdefault("AGENT_RELAY_URL", url)
     relay = [sys.executable, "-m", "relay_api.cli"]
@@ -119,6 +172,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=_serve)
 
     worker = sub.add_parser("worker", help="run one background worker (arq)")
+    worker.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 0 if this host's worker is alive (its liveness key is fresh), 1 if not: a liveness probe",
+    )
+    worker.add_argument(
+        "--state-file", default=None, help="the worker's state file (default $AGENT_RELAY_WORKER_STATE_FILE)"
+    )
     worker.set_defaults(func=_worker)
 
     dev = sub.add_parser("dev", help="API node + worker (+ an embedded Redis when REDIS_URL is unset)")

@@ -39,6 +39,9 @@ class _Signal:
 
 RESYNC = _Signal("resync")  # the node's subscription was re-established: replay from the streams
 OVERFLOW = _Signal("overflow")  # this client fell too far behind: close it
+CLOSE = _Signal("close")  # the node is shutting down: end the stream cleanly, the client resumes elsewhere
+# How long a closed stream may take to reach its CLOSE signal (it is stuck writing otherwise).
+CLOSE_GRACE_S = 2.0
 
 
 @dataclass(eq=False)
@@ -64,6 +67,22 @@ class Client:
                 # A stream that is only slow ends at OVERFLOW; one blocked on a full socket is cut.
                 asyncio.get_running_loop().call_later(EVICT_GRACE_S, self.evict)
 
+    def close(self) -> None:
+        """End this client's stream after what it is writing now. Queued events may be dropped: the
+        client's `Last-Event-ID` is the last event it was sent, so it replays them where it reconnects."""
+        if self.overflowed:
+            return
+        self.overflowed = True  # accept nothing more
+        while True:
+            try:
+                self.queue.put_nowait(CLOSE)
+                break
+            except asyncio.QueueFull:
+                with contextlib.suppress(asyncio.QueueEmpty):
+                    self.queue.get_nowait()
+        if self.evict is not None:
+            asyncio.get_running_loop().call_later(CLOSE_GRACE_S, self.evict)
+
 
 @dataclass
 class Broker:
@@ -73,6 +92,8 @@ class Broker:
     keepalive_s: float
     clients: set[Client] = field(default_factory=set)
     connected: bool = False
+    # Set by `close_all` (the node is draining): every stream, including ones opened later, ends.
+    closing: bool = False
     # Called after the subscription came back (not at the first connect).
     on_reconnect: Callable[[], Awaitable[None]] | None = None
     _task: asyncio.Task[None] | None = None
@@ -130,7 +151,15 @@ class Broker:
     def add(self, accepts: Callable[[Event], bool], evict: Callable[[], None] | None = None) -> Client:
         client = Client(queue=asyncio.Queue(self.queue_size), accepts=accepts, evict=evict)
         self.clients.add(client)
+        if self.closing:
+            client.close()
         return client
+
+    def close_all(self) -> None:
+        """End every stream cleanly (the node is going away); streams opened afterwards end at once."""
+        self.closing = True
+        for client in list(self.clients):
+            client.close()
 
     def remove(self, client: Client) -> None:
         self.clients.discard(client)
@@ -161,6 +190,9 @@ class Broker:
                     continue
                 if item is OVERFLOW:
                     log.info("closing a slow SSE client after its queue overflowed")
+                    return
+                if item is CLOSE:
+                    yield ServerSentEventMessage(data=None, comment="node shutting down; reconnect with Last-Event-ID")
                     return
                 if item is RESYNC:
                     async for message in self._replay(client, cursor):

@@ -47,6 +47,6 @@ class WorkerSettings:
     # Ticks are picked up at this granularity; keep it finer than the reap interval.
     poll_delay = min(0.5, max(0.05, SETTINGS.reap_interval_s / 4))
     handle_signals = True
-    # SIGTERM: stop taking jobs, let running ones finish (a pass takes milliseconds), then exit.
-    # Jobs still queued stay in the queue for another replica.
-    job_completion_wait = 20
+    # SIGTERM: stop taking jobs, let running ones finish (a pass takes milliseconds) for up to
+    # AGENT_RELAY_SHUTDOWN_TIMEOUT_S, then exit. Jobs still queued stay in the queue for another replica.
+    job_completion_wait = max(1, round(SETTINGS.shutdown_timeout_s))

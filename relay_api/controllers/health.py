@@ -11,8 +11,8 @@ from redis.exceptions import RedisError
 from relay_api.auth import PUBLIC
 from relay_api.deps import RelayDep
 from relay_model import __version__, keys
-from relay_model.relay import Relay
 from relay_model.validation import AGENT_STATUSES
+from relay_worker.liveness import alive_workers
 
 STARTED = time.time()
 
@@ -46,7 +46,7 @@ class HealthController(Controller):
                 "messages": int(latest or 0),
             }
             # Background work: workers seen recently (their heartbeat) and the last periodic reaper pass.
-            body["workers"] = await relay.maintenance.workers()
+            body["workers"] = await alive_workers(relay.redis)
             body["reaper"] = await relay.maintenance.reaper()
         except RedisError as exc:
             body["ok"] = False
@@ -58,11 +58,3 @@ class HealthController(Controller):
 
 async def probe_alive() -> dict[str, bool]:
     return {"ok": True}
-
-
-async def probe_ready(relay: Relay) -> Response[dict[str, Any]]:
-    try:
-        await relay.redis.ping()
-    except RedisError as exc:
-        return Response({"ok": False, "error": "storage unavailable", "redis": str(exc)}, status_code=503)
-    return Response({"ok": True})

@@ -1,0 +1,209 @@
+"""`GET /metrics`: Prometheus text format.
+
+Two kinds of figures, and how to aggregate them across API pods (scrape every pod):
+
+- **Per node** — HTTP requests (Litestar's Prometheus plugin: `relay_http_requests_total`,
+  `relay_http_request_duration_seconds`, `relay_http_requests_in_progress`,
+  `relay_http_requests_error_total`, labelled by method, route template and status), open SSE
+  streams, readiness, plus the Python process collectors. Sum these over pods.
+- **Relay-wide**, read from Redis at scrape time in one round trip of O(1) reads
+  (relay_model/stats.py): agents by status, messages sent, events published per area, commands by
+  status, callback deliveries by status, automation runs, live workers, the reaper's last pass.
+  Every pod reports the same values: aggregate with `max` (or scrape one pod).
+
+Workers expose no HTTP port; what they do shows in the relay-wide figures (reaper pass duration and
+age, live workers, deliveries, runs). While Redis is unreachable the relay-wide figures are left out
+and `relay_redis_up` is 0; the endpoint itself keeps answering.
+
+The HTTP middleware is Litestar's `PrometheusMiddleware` with a leaner per-request path: the stock
+one builds a `Request`, label dicts and four label look-ups per request (~30 µs here, measured with
+`bench/metrics_overhead.py`); this one caches each (method, route, status) series once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from litestar import Request, Response, get
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController, PrometheusMiddleware
+from litestar.types import Message, Receive, Scope, Send
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+from redis.exceptions import RedisError
+
+from relay_api.auth import PUBLIC
+from relay_api.drain import Readiness
+from relay_api.sse import Broker
+from relay_model.relay import Relay
+from relay_model.stats import RelayStats, read_stats
+from relay_worker.liveness import alive_workers
+
+HTTP_PREFIX = "relay_http"
+
+
+class RelayPrometheusMiddleware(PrometheusMiddleware):
+    """The plugin's metrics (same names and labels), recorded through cached series."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._done: dict[tuple[str, str, int], tuple[Any, Any, Any | None]] = {}
+        self._open: dict[tuple[str, str], Any] = {}
+
+    def _labels(self, method: str, path: str, status: int) -> dict[str, str | int | float]:
+        return {"method": method, "path": path, "status_code": status, "app_name": self._config.app_name}
+
+    def _in_progress(self, method: str, path: str) -> Any:
+        series = self._open.get((method, path))
+        if series is None:
+            labels = self._labels(method, path, 200)
+            series = self.requests_in_progress(labels).labels(*labels.values())
+            self._open[(method, path)] = series
+        return series
+
+    def _finished(self, method: str, path: str, status: int) -> tuple[Any, Any, Any | None]:
+        series = self._done.get((method, path, status))
+        if series is None:
+            labels = self._labels(method, path, status)
+            values = [*labels.values()]
+            errors = self.requests_error_count(labels).labels(*values) if status >= 500 else None
+            series = (self.request_count(labels).labels(*values), self.request_time(labels).labels(*values), errors)
+            self._done[(method, path, status)] = series
+        return series
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        method = str(scope.get("method", "WS"))
+        path = str(scope.get("path_template") or scope["path"])
+        started = time.perf_counter()
+        span = [200, 0.0]
+
+        async def timed_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                span[0] = message["status"]
+            elif message["type"] == "http.response.body" and not span[1]:
+                span[1] = time.perf_counter() - started  # time to the first body chunk, as the plugin does
+            await send(message)
+
+        in_progress = self._in_progress(method, path)
+        in_progress.inc()
+        try:
+            await self.app(scope, receive, timed_send)
+        finally:
+            in_progress.dec()
+            count, duration, errors = self._finished(method, path, int(span[0]))
+            count.inc()
+            duration.observe(span[1] or time.perf_counter() - started)
+            if errors is not None:
+                errors.inc()
+
+
+def prometheus_config() -> PrometheusConfig:
+    return PrometheusConfig(
+        app_name="agent-relay",
+        prefix=HTTP_PREFIX,
+        group_path=True,  # label by route template (`/api/agents/{agent_id:str}`), never by raw path
+        middleware_class=RelayPrometheusMiddleware,
+    )
+
+
+class RelayCollector(Collector):
+    """This node's figures and the relay-wide ones of the last `refresh`."""
+
+    def __init__(self, broker: Broker, readiness: Readiness) -> None:
+        self.broker = broker
+        self.readiness = readiness
+        self.stats: RelayStats | None = None
+        self.workers_alive: int | None = None
+
+    async def refresh(self, relay: Relay) -> None:
+        try:
+            self.stats = await read_stats(relay.redis)
+            self.workers_alive = (await alive_workers(relay.redis)).alive
+        except (RedisError, OSError):
+            self.stats = None
+            self.workers_alive = None
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        yield _gauge("relay_sse_clients", "Open SSE streams on this node", len(self.broker.clients))
+        yield _gauge("relay_sse_subscribed", "1 while this node's Redis subscription is live", self.broker.connected)
+        status, _ = self.readiness.answer()
+        yield _gauge("relay_node_ready", "1 while this node's /readyz answers 200", status == 200)
+        yield _gauge("relay_node_draining", "1 once this node got SIGTERM and is draining", self.readiness.draining)
+        stats = self.stats
+        yield _gauge("relay_redis_up", "1 when the last scrape could read Redis", stats is not None)
+        if stats is None:
+            return
+        yield _labelled(GaugeMetricFamily, "relay_agents", "Agents by status", "status", stats.agents_by_status)
+        messages = CounterMetricFamily("relay_messages_sent", "Messages sent (the message id counter), relay-wide")
+        messages.add_metric([], stats.messages_total)
+        yield messages
+        if stats.events_total:
+            yield _labelled(
+                CounterMetricFamily,
+                "relay_events_published",
+                "Events published per area (Redis stream entries ever added), relay-wide",
+                "group",
+                stats.events_total,
+            )
+        yield _labelled(
+            GaugeMetricFamily, "relay_commands", "Stored commands by status", "status", stats.commands_by_status
+        )
+        yield _labelled(
+            GaugeMetricFamily,
+            "relay_callback_deliveries",
+            "Integration callback deliveries kept, by outcome",
+            "status",
+            stats.callbacks_by_status,
+        )
+        yield _labelled(
+            GaugeMetricFamily,
+            "relay_automation_runs",
+            "Automation runs kept, and those still running",
+            "state",
+            {"stored": stats.automation_runs, "running": stats.automation_runs_running},
+        )
+        if self.workers_alive is not None:
+            yield _gauge("relay_workers_alive", "Workers whose liveness key is live", self.workers_alive)
+        if stats.reaper_last_run_ms is not None:
+            age = max(0, stats.at_ms - stats.reaper_last_run_ms) / 1000
+            yield _gauge("relay_reaper_last_pass_age_seconds", "Time since the last periodic reaper pass (lag)", age)
+            yield _gauge(
+                "relay_reaper_last_pass_duration_seconds",
+                "Duration of the last periodic reaper pass",
+                (stats.reaper_duration_ms or 0) / 1000,
+            )
+            yield _gauge("relay_reaper_interval_seconds", "The reaper's interval", stats.reaper_interval_s or 0)
+
+
+def _gauge(name: str, doc: str, value: float | bool) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, doc, value=float(value))
+
+
+def _labelled(
+    kind: type[GaugeMetricFamily] | type[CounterMetricFamily], name: str, doc: str, label: str, values: dict[str, int]
+) -> GaugeMetricFamily | CounterMetricFamily:
+    family = kind(name, doc, labels=[label])
+    for key, value in values.items():
+        family.add_metric([key], value)
+    return family
+
+
+class MetricsController(PrometheusController):
+    path = "/metrics"
+
+    @get(name="metrics", opt={"scope": PUBLIC}, media_type=CONTENT_TYPE_LATEST, tags=["system"])
+    async def get(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+        """Prometheus text format: HTTP figures of this node and relay-wide figures read from Redis."""
+        collector: RelayCollector = request.app.state.metrics
+        await collector.refresh(request.app.state.relay)
+        body = generate_latest(REGISTRY) + generate_latest(request.app.state.metrics_registry)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+def node_registry(collector: RelayCollector) -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(collector)
+    return registry
+
