@@ -29,7 +29,7 @@ from relay_api.controllers.integrations import install_integration_auth
 from relay_api.deps import provide_principal, provide_relay
 from relay_api.drain import Readiness, SignalDrain
 from relay_api.errors import EXCEPTION_HANDLERS
-from relay_api.metrics import MetricsController, RelayCollector, node_registry, prometheus_config
+from relay_api.metrics import HttpMetrics, MetricsController, RelayCollector, node_registry, prometheus_config
 from relay_api.openapi_errors import document_errors
 from relay_api.request_context import request_context
 from relay_api.sse import Broker
@@ -99,7 +99,6 @@ def create_app(
 ) -> Litestar:
     """`handle_signals`: SIGTERM drains this node (relay_api/drain.py); `span_exporter`: tests' tracing sink."""
     settings = settings or Settings.from_env()
-    prometheus = prometheus_config()
     authenticator = Authenticator(settings.admin_token)
     install_integration_auth(authenticator, settings)
 
@@ -148,7 +147,6 @@ def create_app(
     dashboard = create_static_files_router(path="/", directories=[STATIC_DIR], html_mode=True, name="dashboard")
     app = Litestar(
         route_handlers=[api, healthz, readyz, MetricsController, dashboard],
-        middleware=[prometheus.middleware],
         plugins=tracing_plugins(settings, span_exporter),
         lifespan=[lifespan],
         dependencies={
@@ -188,5 +186,7 @@ def create_app(
     )
     document_errors(app)
     # Outermost, so that the request id and the access log cover every request (unrouted ones too).
-    app.asgi_handler = request_context(app.asgi_handler, access_log=settings.access_log)
+    app.asgi_handler = request_context(
+        app.asgi_handler, access_log=settings.access_log, metrics=HttpMetrics(prometheus_config())
+    )
     return app

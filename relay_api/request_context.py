@@ -5,8 +5,10 @@ Every HTTP request gets an id: the caller's `X-Request-ID` when it is a sane tok
 a fresh 16-hex-digit one. The id is echoed as `X-Request-ID` on the response, attached to every log
 line written while the request is served (relay_model/logs.py), and, with the access log on
 (`AGENT_RELAY_ACCESS_LOG` / `relay serve --access-log`), ends the request as one line with method,
-path, status, duration and client. It is a plain ASGI function rather than a Litestar middleware so
-that it also sees requests no route matched; its cost is a header scan and one id (~2 µs).
+path, status, duration and client. The same layer records the request's HTTP metrics
+(relay_api/metrics.py). It is a plain ASGI function rather than a Litestar middleware so that it
+also sees requests no route matched, and because every Litestar middleware comes with an exception
+layer of its own: all of it costs a few µs per request (`bench/metrics_overhead.py`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections.abc import Iterable
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
+from relay_api.metrics import HttpMetrics
 from relay_model.logs import REQUEST_ID
 
 log = logging.getLogger("relay.access")
@@ -37,7 +40,7 @@ def request_id_from(headers: Iterable[tuple[bytes, bytes]]) -> str:
     return os.urandom(8).hex()
 
 
-def request_context(app: ASGIApp, *, access_log: bool) -> ASGIApp:
+def request_context(app: ASGIApp, *, access_log: bool, metrics: HttpMetrics | None = None) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
@@ -45,12 +48,15 @@ def request_context(app: ASGIApp, *, access_log: bool) -> ASGIApp:
         request_id = request_id_from(scope["headers"])
         echoed = (HEADER, request_id.encode("ascii"))
         status = 0
+        first_body = 0.0
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, first_body
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message["headers"] = [*message.get("headers", ()), echoed]
+            elif not first_body:
+                first_body = time.perf_counter()
             await send(message)
 
         token = REQUEST_ID.set(request_id)
@@ -58,8 +64,13 @@ def request_context(app: ASGIApp, *, access_log: bool) -> ASGIApp:
         try:
             await app(scope, receive, send_with_id)
         finally:
+            ended = time.perf_counter()
+            # The router put the matched route's template in the scope; unrouted requests have none.
+            template = scope.get("path_template")
+            if metrics is not None and template:
+                metrics.observe(scope["method"], template, status, (first_body or ended) - started)
             if access_log:
-                _log_request(scope, status, time.perf_counter() - started)
+                _log_request(scope, status, ended - started)
             REQUEST_ID.reset(token)
 
     return middleware

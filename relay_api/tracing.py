@@ -48,4 +48,6 @@ def tracing_plugins(settings: Settings, exporter: Any = None) -> list[InitPlugin
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     else:
         provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter()))
-    return [OpenTelemetryPlugin(OpenTelemetryConfig(tracer_provider=provider, exclude=NOT_TRACED))]
+    # One server span per request; the per-message receive/send spans would only add cost.
+    config = OpenTelemetryConfig(tracer_provider=provider, exclude=NOT_TRACED, exclude_spans=["receive", "send"])
+    return [OpenTelemetryPlugin(config)]
