@@ -175,7 +175,6 @@ def create_app(
                     ),
                 }
             ),
-            security=[{"bearer": []}, {"relayToken": []}],
         ),
         cors_config=CORSConfig(
             allow_origins=["*"],

@@ -9,7 +9,8 @@ fi
 stamp=.venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)
 if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+  # embedded: the Redis binary `relay dev` and the tests fall back on; tracing: its test runs for real.
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,embedded,tracing]'
   rm -f .venv/.installed-*
   touch "$stamp"
 fi

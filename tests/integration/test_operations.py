@@ -214,3 +214,43 @@ def test_bad_operational_settings_are_refused(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("AGENT_RELAY_DRAIN_DELAY_S", "-1")
     with pytest.raises(ValueError, match="AGENT_RELAY_DRAIN_DELAY_S must be 0 or a positive number"):
         Settings.from_env()
+
+
+async def test_openapi_tells_the_truth_about_content_types_errors_and_tokens(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+    from relay_api.openapi_errors import EXTRA, public_operations
+
+    schema = (await client.get("/schema/openapi.json", headers={"Authorization": ""})).json()
+    paths = schema["paths"]
+    events = paths["/api/events"]["get"]["responses"]
+    assert list(events["200"]["content"]) == ["text/event-stream"]
+    assert events["200"]["content"]["text/event-stream"]["schema"]["type"] == "string"
+    assert list(paths["/readyz"]["get"]["responses"]) == ["200", "503"]
+    assert public_operations(schema) == {
+        ("get", "/healthz"),
+        ("get", "/readyz"),
+        ("get", "/api/health"),
+        ("get", "/metrics"),
+    }
+    for path, item in paths.items():
+        for method, op in item.items():
+            if (method, path) not in public_operations(schema):
+                assert op["security"] == [{"bearer": []}, {"relayToken": []}], (method, path)
+
+    def errors(method: str, path: str) -> set[int]:
+        return {int(s) for s in paths[path][method]["responses"] if int(s) >= 400}
+
+    assert errors("get", "/api/health") == {503}
+    assert errors("get", "/api/agents") == {400, 401, 403, 429, 503}
+    assert errors("get", "/api/channels") == {401, 403, 429, 503}
+    assert errors("post", "/api/messages") == {400, 401, 403, 413, 422, 429, 503}
+    assert errors("post", "/api/messages/{message_id}/claim") == {400, 401, 403, 404, 409, 413, 429, 503}
+    assert errors("get", "/api/orchestrators/{orchestrator_id}/directories") == {400, 401, 403, 404, 422, 429, 502, 503}
+    assert 502 not in errors("post", "/api/agents") and 409 not in errors("get", "/api/messages")
+    distinct = {frozenset(errors(m, p)) for p, item in paths.items() for m in item if p.startswith("/api")}
+    assert len(distinct) >= 8  # not the same list on every operation
+    # Every error is documented with the wire's `{"error": ...}` shape.
+    body = paths["/api/agents"]["get"]["responses"]["401"]["content"]["application/json"]["schema"]
+    assert "ErrorBody" in str(body)
+    # The table of per-route refusals names only routes that exist.
+    names = {h.name for route in client.app.routes for h in getattr(route, "route_handlers", [])}
+    assert set(EXTRA) <= names, set(EXTRA) - names

@@ -55,7 +55,7 @@ def test_schema_fuzzing_finds_no_server_errors_and_no_schema_violations(node: Ap
             "--header",
             f"Authorization: Bearer {ADMIN_TOKEN}",
             "--checks",
-            "not_a_server_error,response_schema_conformance",
+            "not_a_server_error,response_schema_conformance,status_code_conformance",
             "--exclude-path",
             "/api/events",
             "--phases",
