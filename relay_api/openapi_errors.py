@@ -130,8 +130,6 @@ def document_errors(app: Litestar) -> None:
         if not isinstance(route, HTTPRoute):
             continue
         for handler in route.route_handlers:
-            if not isinstance(handler, HTTPRouteHandler):
-                continue
             # No document-wide default: an operation without `security` needs no token.
             if handler.opt.get("scope") != PUBLIC:
                 handler.security = SECURED
