@@ -28,11 +28,10 @@ from redis.asyncio import Redis
 
 from relay_api.embedded import EmbeddedRedis
 from relay_model import keys
-from relay_model.agents import AgentStore, RegisterAgentInput
+from relay_model.agents.agents import AgentStore, RegisterAgentInput
 from relay_model.clock import now_ms
 from relay_model.connection import connect
-from relay_model.reaper import reap_once
-from relay_model.relay import Relay
+from relay_model.relay import Relay, reap_once
 from relay_model.scripts import source
 from relay_model.settings import Settings
 

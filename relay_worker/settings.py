@@ -8,7 +8,7 @@ from arq.connections import RedisSettings
 from arq.cron import CronJob, cron
 
 from relay_model import keys
-from relay_model.callbacks import DELIVERY_BUDGET_S
+from relay_model.integrations.callbacks import DELIVERY_BUDGET_S
 from relay_model.settings import Settings
 from relay_worker.jobs.automations import automations_tick
 from relay_worker.jobs.callbacks import deliver_callbacks

@@ -10,7 +10,8 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from relay_api.deps import RelayDep
 from relay_model.activity import ActivityInput
-from relay_model.channels import (
+from relay_model.errors import Conflict, NotFound
+from relay_model.messages.channels import (
     BindingInput,
     ChannelBinding,
     ChannelEventInput,
@@ -19,8 +20,7 @@ from relay_model.channels import (
     message_target_for,
     scoped_idempotency_key,
 )
-from relay_model.errors import Conflict, NotFound
-from relay_model.messages import Message, SendMessageInput
+from relay_model.messages.messages import Message, SendMessageInput
 from relay_model.validation import check_json_size
 
 

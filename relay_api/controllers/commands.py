@@ -11,7 +11,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from relay_api.auth import Principal
 from relay_api.deps import PrincipalDep, RelayDep
 from relay_api.ownership import bound_to_one, require_command_party, require_self
-from relay_model.commands import Command, CommandStatus, CreateCommandInput, UpdateCommandInput
+from relay_model.commands.commands import Command, CommandStatus, CreateCommandInput, UpdateCommandInput
 from relay_model.errors import NotFound
 from relay_model.relay import Relay
 

@@ -7,7 +7,7 @@ from litestar import Controller, Response, delete, get, post, put
 from litestar.params import FromPath, JSONBody
 
 from relay_api.deps import RelayDep
-from relay_model.connectors import (
+from relay_model.commands.connectors import (
     Connector,
     ConnectorActionInput,
     ConnectorActionResult,

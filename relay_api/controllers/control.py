@@ -10,8 +10,9 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from relay_api.deps import PrincipalDep, RelayDep
 from relay_api.ownership import require_self, require_unbound
-from relay_model import control, directories
-from relay_model.commands import Command
+from relay_model.agents import directories
+from relay_model.commands.commands import Command
+from relay_model.flows import control
 
 
 class SpawnAccepted(msgspec.Struct, rename="camel"):

@@ -10,12 +10,13 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from relay_api.deps import PrincipalDep, RelayDep
 from relay_api.ownership import require_orchestrator
-from relay_model import control, directories
-from relay_model.activity import ActivityInput
+from relay_model.activity import state_activity
+from relay_model.agents import directories
+from relay_model.agents.orchestrators import HeartbeatInput, ManagedAgentsInput, Orchestrator, RegisterOrchestratorInput
 from relay_model.clock import now_ms
-from relay_model.commands import Command
+from relay_model.commands.commands import Command
 from relay_model.errors import NotFound
-from relay_model.orchestrators import HeartbeatInput, ManagedAgentsInput, Orchestrator, RegisterOrchestratorInput
+from relay_model.flows import control
 
 
 class Ok(msgspec.Struct):
@@ -51,10 +52,9 @@ class OrchestratorController(Controller):
         require_orchestrator(principal, data.id)
         orch, created = await relay.orchestrators.upsert(data)
         await relay.activity.add(
-            ActivityInput(
+            state_activity(
+                "Orchestrator registered" if created else "Orchestrator reconnected",
                 client_id=f"server-orchestrator-{orch.id}-registered-{now_ms()}",
-                kind="state",
-                title="Orchestrator registered" if created else "Orchestrator reconnected",
                 body=orch.hostname,
                 meta=orch.id,
                 icon="ti-server",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from relay_model.callbacks import RetryPolicy
+from relay_model.integrations.callbacks import RetryPolicy
 from relay_model.relay import Relay
 from relay_model.settings import Settings
 from relay_worker.slots import one_at_a_time

@@ -15,8 +15,8 @@ from typing import Any
 import msgspec
 
 from relay_model.clock import now_ms
-from relay_model.reaper import PassReport, reap_once
-from relay_model.relay import Relay
+from relay_model.reaper import PassReport
+from relay_model.relay import Relay, reap_once
 from relay_worker.slots import IntervalSlot, run_interval_slot, tick_time
 
 log = logging.getLogger("relay.worker.reaper")

@@ -9,9 +9,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import pytest
 from litestar.testing import AsyncTestClient
 
-from relay_model.commands import Command
+from relay_model.agents.providers import REDACTED
+from relay_model.commands.commands import Command
 from relay_model.connection import connect
-from relay_model.providers import REDACTED
 from relay_model.relay import Relay
 from relay_model.settings import Settings
 
@@ -205,7 +205,9 @@ async def test_concurrent_config_saves_never_write_back_a_stale_secret(relay: Re
 
     base = {"command": "claude", "env": {"API_KEY": "old"}}
     await relay.providers.write("claude", base)
-    keepers = [relay.providers.write("claude", {"command": "claude", "env": {"API_KEY": "********"}}) for _ in range(30)]
+    keepers = [
+        relay.providers.write("claude", {"command": "claude", "env": {"API_KEY": "********"}}) for _ in range(30)
+    ]
     changer = relay.providers.write("claude", {"command": "claude", "env": {"API_KEY": "new"}})
     await asyncio.gather(*keepers[:15], changer, *keepers[15:])
     assert (await relay.providers.load("claude")).env == {"API_KEY": "new"}
