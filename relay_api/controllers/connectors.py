@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import msgspec
 from litestar import Controller, Response, delete, get, post, put
 from litestar.params import FromPath, JSONBody
 
 from relay_api.deps import RelayDep
+from relay_api.responses import Ok
 from relay_model.commands.connectors import (
     Connector,
     ConnectorActionInput,
@@ -15,10 +15,6 @@ from relay_model.commands.connectors import (
     ConnectorInput,
 )
 from relay_model.errors import NotFound
-
-
-class Ok(msgspec.Struct):
-    ok: bool = True
 
 
 class ConnectorController(Controller):

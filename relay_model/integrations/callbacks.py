@@ -1,6 +1,6 @@
 """Integration callbacks: task changes POSTed to the integration's `callbackUrl` by the workers.
 
-The task scripts queue a delivery in the same script as the change (the outbox, tasks.py), so
+The task scripts queue a delivery in the same script as the change (the outbox, relay_model/tasks/lua/_task_lib.lua), so
 nothing is lost and an API node never waits on a receiver. A worker job (`deliver_due`) leases due
 entries with a compare-and-set (so arq re-running the job, or two workers, never send one attempt
 twice), POSTs them through `outbound.request` (timeout, size cap, http(s) only, no redirects) and

@@ -27,7 +27,7 @@ A recipe file (`recipes/<name>.yaml`, or a user directory named by `AGENT_RELAY_
         onFailure: fail           # fail (default) | continue | retry N (N = 1..10 extra attempts)
         timeoutMs: 1800000        # the ttlMs of the step's commands (default 30 min)
 
-Each step is carried by one command at a time (see `relay_model.recipe_runner`): `spawn` sends
+Each step is carried by one command at a time (see `relay_model.recipes.runner`): `spawn` sends
 `agent.spawn` to the orchestrator, `prompt` sends `agent.prompt` to the role's agent, `task` sends
 `task.create` to it, `shutdown` sends `agent.shutdown`. A step succeeds when its command ends
 `succeeded`; any other final status (failed, rejected, timed_out, canceled) is a failure, handled by
@@ -408,7 +408,7 @@ def render(template: str, variables: dict[str, str]) -> str:
     return _PLACEHOLDER.sub(lambda m: variables.get(m.group(1), ""), template)
 
 
-if __name__ == "__main__":  # `python -m relay_model.recipe_schema FILE…` checks recipe files
+if __name__ == "__main__":  # `python -m relay_model.recipes.schema FILE…` checks recipe files
     import sys
 
     failed = False

@@ -1,7 +1,7 @@
 """Tasks: work items for agents, created over the API or by integrations, claimed with a deadline.
 
 Every change is one Lua script that also appends the task's history, emits `task.created` /
-`task.updated` and, for an integration's task, queues the callback delivery (see callbacks.py),
+`task.updated` and, for an integration's task, queues the callback delivery (see relay_model/integrations/callbacks.py),
 so a change, its event and its callback are never separated.
 """
 
@@ -149,7 +149,7 @@ def decode_tasks(raws: list[str]) -> list[Task]:
 
 class TaskStore:
     def __init__(self, redis: Redis, scripts: Scripts, *, event_maxlen: int, claim_ttl_ms: int, callbacks: str) -> None:
-        """`callbacks` is the callback filter JSON of the configured integrations (integrations.py)."""
+        """`callbacks` is the callback filter JSON of the configured integrations (`callback_filters`)."""
         self.redis = redis
         self.scripts = scripts
         self.maxlen = event_maxlen

@@ -1,4 +1,4 @@
-"""Integration callback delivery: drain the outbox the task scripts fill (relay_model/callbacks.py).
+"""Integration callback delivery: drain the outbox the task scripts fill (relay_model/integrations/callbacks.py).
 
 Safe to run on every replica at once and to re-run: each entry is leased with a compare-and-set
 before it is sent, and a result whose lease was lost is not recorded.

@@ -205,9 +205,7 @@ async def test_concurrent_config_saves_never_write_back_a_stale_secret(relay: Re
 
     base = {"command": "claude", "env": {"API_KEY": "old"}}
     await relay.providers.write("claude", base)
-    keepers = [
-        relay.providers.write("claude", {"command": "claude", "env": {"API_KEY": "********"}}) for _ in range(30)
-    ]
+    keepers = [relay.providers.write("claude", {"command": "claude", "env": {"API_KEY": "********"}}) for _ in range(30)]
     changer = relay.providers.write("claude", {"command": "claude", "env": {"API_KEY": "new"}})
     await asyncio.gather(*keepers[:15], changer, *keepers[15:])
     assert (await relay.providers.load("claude")).env == {"API_KEY": "new"}
