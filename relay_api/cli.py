@@ -64,34 +64,12 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _worker(args: argparse.Namespace) -> int:
     if args.check:
-        return _worker_check(args)
+        from relay_worker.main import check_worker
+
+        return check_worker(args.state_file)
     from relay_worker.main import run_worker
 
     return run_worker()
-
-
-def _worker_check(args: argparse.Namespace) -> int:
-    """Exit 0 while the worker of this container/host is alive (its own key is fresh), else 1."""
-    import asyncio
-
-    from relay_model.connection import connect
-    from relay_worker import liveness
-
-    settings = _settings_or_exit()
-    if settings is None:
-        return 2
-    path = Path(args.state_file) if args.state_file else liveness.state_file()
-
-    async def run() -> liveness.CheckResult:
-        redis = connect(settings.redis_url)
-        try:
-            return await liveness.check(redis, path)
-        finally:
-            await redis.aclose()
-
-    result = asyncio.run(run())
-    print(result.message, file=sys.stdout if result.ok else sys.stderr)
-    return 0 if result.ok else 1
 
 
 def _kept_secret(path: Path, make: Callable[[], str]) -> str:

@@ -8,7 +8,7 @@ Two kinds of figures, and how to aggregate them across API pods (scrape every po
   template — never the raw path — and status), open SSE streams, readiness, plus the Python process
   collectors. Sum these over pods.
 - **Relay-wide**, read from Redis at scrape time in one round trip of O(1) reads
-  (relay_model/stats.py): agents by status, messages sent, events published per area, commands by
+  (relay_model/flows/stats.py): agents by status, messages sent, events published per area, commands by
   status, callback deliveries by status, automation runs, live workers, the reaper's last pass.
   Every pod reports the same values: aggregate with `max` (or scrape one pod).
 
@@ -33,9 +33,8 @@ from redis.exceptions import RedisError
 from relay_api.auth import PUBLIC
 from relay_api.drain import Readiness
 from relay_api.sse import Broker
+from relay_model.flows.stats import RelayStats, read_stats
 from relay_model.relay import Relay
-from relay_model.stats import RelayStats, read_stats
-from relay_worker.liveness import alive_workers
 
 HTTP_PREFIX = "relay_http"
 
@@ -97,7 +96,7 @@ class RelayCollector(Collector):
     async def refresh(self, relay: Relay) -> None:
         try:
             self.stats = await read_stats(relay.redis)
-            self.workers_alive = (await alive_workers(relay.redis)).alive
+            self.workers_alive = (await relay.maintenance.workers()).alive
         except (RedisError, OSError):
             self.stats = None
             self.workers_alive = None

@@ -1,4 +1,11 @@
-"""Background-work bookkeeping that `/api/health` shows: worker liveness and the reaper's last run."""
+"""Background-work bookkeeping that `/api/health` shows: worker liveness and the reaper's last run.
+
+Worker liveness is per worker: every `WORKER_HEARTBEAT_S` a worker's own loop sets its key
+`relay:{sys}:worker:<id>` with a ttl of `WORKER_ALIVE_S` and scores itself (last beat, ms) in the
+`relay:{sys}:workers` index, in one MULTI (both keys share the `{sys}` slot). A killed or hung worker
+stops refreshing: its key expires and the index read below stops counting it within `WORKER_ALIVE_S`.
+`relay worker --check` reads the key (relay_worker/liveness.py).
+"""
 
 from __future__ import annotations
 
@@ -7,21 +14,22 @@ from typing import Any
 import msgspec
 from redis.asyncio import Redis
 
-from . import keys
-from .clock import now_ms
+from relay_model import keys
+from relay_model.clock import now_ms
 
-# A worker heartbeats every WORKER_HEARTBEAT_S; it counts as alive while its last beat is younger
-# than WORKER_ALIVE_S. Entries older than WORKER_FORGET_S are dropped (a SIGKILLed worker never
-# removes its own).
-WORKER_HEARTBEAT_S = 5
-WORKER_ALIVE_S = 30
-WORKER_FORGET_S = 300
+# A worker counts as alive while its last beat is younger than WORKER_ALIVE_S (its key's ttl).
+# Index entries older than WORKER_FORGET_S are dropped (a SIGKILLed worker never removes its own).
+WORKER_HEARTBEAT_S = 3.0
+WORKER_ALIVE_S = 10.0
+WORKER_FORGET_S = 300.0
 
 
 class WorkersHealth(msgspec.Struct, kw_only=True, rename="camel"):
+    """`/api/health`'s `workers`: the workers whose own key is live."""
+
     alive: int
     ids: list[str]
-    alive_after_s: int = WORKER_ALIVE_S
+    alive_after_s: float = WORKER_ALIVE_S
 
 
 class ReaperHealth(msgspec.Struct, kw_only=True, rename="camel"):
@@ -47,16 +55,26 @@ class MaintenanceStore:
 
     async def worker_heartbeat(self, worker_id: str) -> None:
         now = now_ms()
-        pipe = self.redis.pipeline(transaction=False)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.set(keys.worker_heartbeat(worker_id), now, px=int(WORKER_ALIVE_S * 1000))
         pipe.zadd(keys.workers(), {worker_id: now})
-        pipe.zremrangebyscore(keys.workers(), "-inf", now - WORKER_FORGET_S * 1000)
+        pipe.zremrangebyscore(keys.workers(), "-inf", now - int(WORKER_FORGET_S * 1000))
         await pipe.execute()
 
     async def worker_gone(self, worker_id: str) -> None:
-        await self.redis.zrem(keys.workers(), worker_id)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.delete(keys.worker_heartbeat(worker_id))
+        pipe.zrem(keys.workers(), worker_id)
+        await pipe.execute()
+
+    async def worker_key_ttl_ms(self, worker_id: str) -> int:
+        """What is left of a worker's liveness key (≤ 0: expired or never set)."""
+        ttl: int = await self.redis.pttl(keys.worker_heartbeat(worker_id))
+        return ttl
 
     async def workers(self) -> WorkersHealth:
-        ids = await self.redis.zrangebyscore(keys.workers(), now_ms() - WORKER_ALIVE_S * 1000, "+inf")
+        """Workers whose key is live: the index holds each one's last beat, the key lives WORKER_ALIVE_S after it."""
+        ids = await self.redis.zrangebyscore(keys.workers(), now_ms() - int(WORKER_ALIVE_S * 1000), "+inf")
         return WorkersHealth(alive=len(ids), ids=list(ids))
 
     async def record_reaper_run(

@@ -19,3 +19,33 @@ def run_worker() -> int:
 
     arq_run_worker(WorkerSettings)  # type: ignore[arg-type]
     return 0
+
+
+def check_worker(state_file: str | None) -> int:
+    """`relay worker --check`: exit 0 while the worker of this host/container is alive, else 1."""
+    import asyncio
+    import sys
+    from pathlib import Path
+
+    from relay_model.connection import connect
+    from relay_model.maintenance import MaintenanceStore
+    from relay_model.settings import Settings
+    from relay_worker import liveness
+
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:
+        print(f"invalid configuration: {exc}", file=sys.stderr)
+        return 2
+    path = Path(state_file) if state_file else liveness.state_file()
+
+    async def run() -> liveness.CheckResult:
+        redis = connect(settings.redis_url)
+        try:
+            return await liveness.check(MaintenanceStore(redis), path)
+        finally:
+            await redis.aclose()
+
+    result = asyncio.run(run())
+    print(result.message, file=sys.stdout if result.ok else sys.stderr)
+    return 0 if result.ok else 1

@@ -15,5 +15,6 @@ if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ] && [ "$(id -u)
 fi
 .venv/bin/ruff check relay_model relay_api relay_worker tests bench
 .venv/bin/mypy
+.venv/bin/lint-imports
 bash scripts/validate-deploy.sh
 .venv/bin/python -m pytest "$@"

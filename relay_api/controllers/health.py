@@ -12,7 +12,6 @@ from relay_api.auth import PUBLIC
 from relay_api.deps import RelayDep
 from relay_model import __version__, keys
 from relay_model.validation import AGENT_STATUSES
-from relay_worker.liveness import alive_workers
 
 STARTED = time.time()
 
@@ -46,7 +45,7 @@ class HealthController(Controller):
                 "messages": int(latest or 0),
             }
             # Background work: workers seen recently (their heartbeat) and the last periodic reaper pass.
-            body["workers"] = await alive_workers(relay.redis)
+            body["workers"] = await relay.maintenance.workers()
             body["reaper"] = await relay.maintenance.reaper()
         except RedisError as exc:
             body["ok"] = False

@@ -11,8 +11,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from relay_model.automation_dispatch import retire_consumer
 from relay_model.connection import connect
+from relay_model.flows.automation_dispatch import retire_consumer
+from relay_model.maintenance import WORKER_HEARTBEAT_S
 from relay_model.relay import Relay
 from relay_model.settings import Settings
 from relay_worker import liveness
@@ -28,7 +29,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["worker_id"] = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     state = liveness.state_file()
     liveness.write_state(state, ctx["worker_id"])
-    await liveness.beat(relay.redis, ctx["worker_id"])
+    await relay.maintenance.worker_heartbeat(ctx["worker_id"])
     # The heartbeat runs in this process, not as a queued job: a queued job may be picked up by any
     # replica, which would mark the wrong worker alive.
     ctx["heartbeat_task"] = asyncio.create_task(_heartbeat_loop(relay, ctx["worker_id"], state))
@@ -51,7 +52,7 @@ async def shutdown(ctx: dict[str, Any]) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await task
     try:
-        await liveness.gone(relay.redis, ctx["worker_id"])
+        await relay.maintenance.worker_gone(ctx["worker_id"])
     except Exception:
         log.warning("could not remove this worker's liveness key (it expires by itself)", exc_info=True)
     try:
@@ -64,11 +65,11 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 
 async def _heartbeat_loop(relay: Relay, worker_id: str, state: Path) -> None:
     while True:
-        await asyncio.sleep(liveness.HEARTBEAT_S)
+        await asyncio.sleep(WORKER_HEARTBEAT_S)
         # The file says "this loop still runs" to `relay worker --check` even while Redis is away.
         liveness.touch_state(state)
         try:
-            await liveness.beat(relay.redis, worker_id)
+            await relay.maintenance.worker_heartbeat(worker_id)
         except Exception as exc:
             # Redis away for a moment: the next beat tries again; /api/health shows the gap.
             log.warning("worker heartbeat failed: %s", exc)

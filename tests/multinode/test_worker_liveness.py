@@ -3,7 +3,7 @@
 Two workers, each with its own state file (as two pods would have). Both checks pass and health
 counts two. A worker that hangs (SIGSTOP: its process exists, its loop no longer runs) fails its
 check once its key expires and drops out of health; a worker killed with SIGKILL fails its check at
-once (its process is gone). The check fails within `ALIVE_S` (10 s) of a worker dying.
+once (its process is gone). The check fails within `WORKER_ALIVE_S` (10 s) of a worker dying.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from relay_worker.liveness import ALIVE_S
+from relay_model.maintenance import WORKER_ALIVE_S as ALIVE_S
 from tests.conftest import ADMIN_TOKEN, AUTH
 from tests.procs import ROOT, Worker, api_nodes, relay_env
 
