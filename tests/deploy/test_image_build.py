@@ -27,7 +27,7 @@ import pytest
 from relay_api.embedded import free_port
 from tests.procs import ROOT
 
-pytestmark = pytest.mark.multinode
+pytestmark = pytest.mark.packaging
 
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 BUILTIN_RECIPES = ["code-review", "debug", "feature", "refactor", "test"]
