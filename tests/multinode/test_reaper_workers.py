@@ -54,7 +54,10 @@ def passes(*procs: Worker) -> list[dict[str, Any]]:
     found = []
     for proc in procs:
         for line in proc.log().splitlines():
-            if " reaper.pass " in line:
+            # Workers log JSON lines by default (relay_model/logs.py): the pass's fields are `data`.
+            if line.startswith("{") and '"msg":"reaper.pass ' in line:
+                found.append(json.loads(line)["data"])
+            elif " reaper.pass " in line:
                 found.append(json.loads(line.split(" reaper.pass ", 1)[1]))
     return found
 
