@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from arq.worker import run_worker as arq_run_worker
-
 
 def run_worker() -> int:
     from relay_model import logs
@@ -15,9 +13,13 @@ def run_worker() -> int:
     # arq logs two lines per job at INFO; the reaper ticks up to ten times a second, so keep arq's
     # own lines to warnings and rely on the relay's `reaper.pass` and start/stop lines.
     logging.getLogger("arq.worker").setLevel(logging.WARNING)
-    from relay_worker.settings import WorkerSettings
+    from arq.worker import get_kwargs
 
-    arq_run_worker(WorkerSettings)  # type: ignore[arg-type]
+    from relay_worker.settings import SETTINGS, WorkerSettings
+    from relay_worker.worker import RelayWorker, queue_pool
+
+    pool = queue_pool(SETTINGS.effective_queue_url, WorkerSettings.queue_name)
+    RelayWorker(**get_kwargs(WorkerSettings), redis_pool=pool).run()  # type: ignore[arg-type]
     return 0
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from arq.connections import RedisSettings
 from arq.cron import CronJob, cron
 
 from relay_model import keys
@@ -38,7 +37,7 @@ class WorkerSettings:
     ]
     on_startup = startup
     on_shutdown = shutdown
-    redis_settings = RedisSettings.from_dsn(SETTINGS.effective_queue_url)
+    # The queue Redis (SETTINGS.effective_queue_url) is given as a pool: relay_worker.main.
     queue_name = keys.arq_queue()
     health_check_key = keys.arq_health()
     max_jobs = 20

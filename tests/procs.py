@@ -6,7 +6,9 @@ and log to files under the test's tmp dir, which the failure message points at.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,6 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -85,6 +88,25 @@ class ApiNode(Proc):
 class Worker(Proc):
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
         super().__init__([sys.executable, "-m", "relay_api.cli", "worker"], env, log_path)
+
+
+def passes(*procs: Worker) -> list[dict[str, Any]]:
+    """Every `reaper.pass` line the workers logged, oldest first per worker."""
+    found = []
+    for proc in procs:
+        for line in proc.log().splitlines():
+            # Workers log JSON lines by default (relay_model/logs.py): the pass's fields are `data`.
+            if line.startswith("{") and '"msg":"reaper.pass ' in line:
+                found.append(json.loads(line)["data"])
+            elif " reaper.pass " in line:
+                found.append(json.loads(line.split(" reaper.pass ", 1)[1]))
+    return found
+
+
+def worker_id(proc: Worker) -> str:
+    match = re.search(r"worker (\S+) started", proc.log())
+    assert match, proc.log()
+    return match.group(1)
 
 
 @contextmanager

@@ -11,11 +11,13 @@ from typing import Any
 
 from relay_model.flows.automation_dispatch import dispatch_due, dispatch_events
 from relay_model.relay import Relay
+from relay_worker.outage import tolerates_outage
 from relay_worker.slots import one_at_a_time
 
 log = logging.getLogger("relay.worker.automations")
 
 
+@tolerates_outage
 async def automations_tick(ctx: dict[str, Any]) -> int:
     return await one_at_a_time(ctx, "automations", lambda: _dispatch(ctx), 0)
 

@@ -11,6 +11,7 @@ from typing import Any
 from relay_model.integrations.callbacks import RetryPolicy
 from relay_model.relay import Relay
 from relay_model.settings import Settings
+from relay_worker.outage import tolerates_outage
 from relay_worker.slots import one_at_a_time
 
 
@@ -24,6 +25,7 @@ def retry_policy(settings: Settings) -> RetryPolicy:
     )
 
 
+@tolerates_outage
 async def deliver_callbacks(ctx: dict[str, Any]) -> int:
     return await one_at_a_time(ctx, "callbacks", lambda: _deliver(ctx["relay"]), 0)
 

@@ -17,6 +17,7 @@ from relay_model.maintenance import WORKER_HEARTBEAT_S
 from relay_model.relay import Relay
 from relay_model.settings import Settings
 from relay_worker import liveness
+from relay_worker.outage import OUTAGE_ERRORS
 
 log = logging.getLogger("relay.worker")
 
@@ -29,7 +30,11 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["worker_id"] = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     state = liveness.state_file()
     liveness.write_state(state, ctx["worker_id"])
-    await relay.maintenance.worker_heartbeat(ctx["worker_id"])
+    try:
+        await relay.maintenance.worker_heartbeat(ctx["worker_id"])
+    except OUTAGE_ERRORS as exc:
+        # The data Redis may be away while the queue Redis answers: the loop below beats once it is back.
+        log.warning("first heartbeat failed (%s); the heartbeat loop keeps trying", exc)
     # The heartbeat runs in this process, not as a queued job: a queued job may be picked up by any
     # replica, which would mark the wrong worker alive.
     ctx["heartbeat_task"] = asyncio.create_task(_heartbeat_loop(relay, ctx["worker_id"], state))

@@ -17,6 +17,7 @@ import msgspec
 from relay_model.clock import now_ms
 from relay_model.reaper import PassReport
 from relay_model.relay import Relay, reap_once
+from relay_worker.outage import tolerates_outage
 from relay_worker.slots import IntervalSlot, run_interval_slot, tick_time
 
 log = logging.getLogger("relay.worker.reaper")
@@ -28,6 +29,7 @@ LOG_IDS = 50
 _json = msgspec.json.Encoder()
 
 
+@tolerates_outage
 async def reaper_tick(ctx: dict[str, Any]) -> bool:
     """arq cron entry point; True when this tick ran its slot's pass."""
     relay: Relay = ctx["relay"]

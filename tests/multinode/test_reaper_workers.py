@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import signal
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -29,7 +27,7 @@ from relay_model.messages.messages import SendMessageInput
 from relay_model.relay import Relay
 from relay_worker.jobs.reaper import JOB
 from tests.conftest import ADMIN_TOKEN
-from tests.procs import Worker, relay_env, workers
+from tests.procs import Worker, passes, relay_env, worker_id, workers
 from tests.timeshift import backdate_agent, backdate_claim
 
 pytestmark = pytest.mark.multinode
@@ -48,24 +46,6 @@ async def wait_until(
         await asyncio.sleep(0.01)
     logs = "\n".join(f"--- {p.log_path.name}\n{p.log()[-3000:]}" for p in procs)
     raise AssertionError(f"timed out waiting for {what}\n{logs}")
-
-
-def passes(*procs: Worker) -> list[dict[str, Any]]:
-    found = []
-    for proc in procs:
-        for line in proc.log().splitlines():
-            # Workers log JSON lines by default (relay_model/logs.py): the pass's fields are `data`.
-            if line.startswith("{") and '"msg":"reaper.pass ' in line:
-                found.append(json.loads(line)["data"])
-            elif " reaper.pass " in line:
-                found.append(json.loads(line.split(" reaper.pass ", 1)[1]))
-    return found
-
-
-def worker_id(proc: Worker) -> str:
-    match = re.search(r"worker (\S+) started", proc.log())
-    assert match, proc.log()
-    return match.group(1)
 
 
 async def due_agents(relay: Relay, redis: Redis, count: int, prefix: str = "a") -> list[str]:
