@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -85,6 +84,7 @@ def _kept_secret(path: Path, make: Callable[[], str]) -> str:
 
 def _dev(args: argparse.Namespace) -> int:
     from relay_api.embedded import EmbeddedRedis, NoRedisServer, default_data_dir
+    from relay_api.supervise import Child, supervise
 
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
     env = dict(os.environ)
@@ -107,38 +107,32 @@ def _dev(args: argparse.Namespace) -> int:
     url = f"http://{args.host}:{args.port}"
     env.setdefault("AGENT_RELAY_URL", url)
     relay = [sys.executable, "-m", "relay_api.cli"]
-    procs = [
-        subprocess.Popen([*relay, "serve", "--host", args.host, "--port", str(args.port)], env=env),  # noqa: S603
-        subprocess.Popen([*relay, "worker"], env=env),  # noqa: S603
+
+    def start(*command: str) -> Callable[[], subprocess.Popen[bytes]]:
+        return lambda: subprocess.Popen([*relay, *command], env=env)  # noqa: S603
+
+    children = [
+        Child("API node", start("serve", "--host", args.host, "--port", str(args.port))),
+        Child("worker", start("worker")),
     ]
+    if embedded:
+        redis = embedded
+
+        def restart_redis() -> subprocess.Popen[bytes]:
+            proc = redis.start().proc
+            assert proc is not None
+            return proc
+
+        children.insert(0, Child("embedded Redis", restart_redis, stop=embedded.stop))
+        children[0].proc = embedded.proc
+    for child in children[1 if embedded else 0 :]:
+        child.start(time.monotonic())
     print(f"Agent Relay running at {url}  (dashboard {url}/, API {url}/api, schema {url}/schema)")
     print(f"Redis: {env['REDIS_URL']}{'  (embedded, data in ' + str(data_dir / 'redis') + ')' if embedded else ''}")
     print(f"Admin token: {env['AGENT_RELAY_ADMIN_TOKEN']}")
     sys.stdout.flush()
-
-    stopping = False
-
-    def _stop(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    try:
-        while not stopping and all(p.poll() is None for p in procs):
-            time.sleep(0.2)
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        if embedded:
-            embedded.stop()
-    return 0 if stopping else 1
+    # A child that dies is restarted; only a signal (or a child that cannot stay up) ends relay dev.
+    return supervise(children)
 
 
 def build_parser() -> argparse.ArgumentParser:

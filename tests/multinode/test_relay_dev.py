@@ -104,3 +104,67 @@ def test_relay_dev_keeps_its_data_across_a_restart(tmp_path: Path) -> None:
         assert [m["body"] for m in inbox] == ["hi"]
     finally:
         assert second.stop() == 0
+
+
+def children(pid: int) -> dict[str, int]:
+    """`relay dev`'s child processes by role ("serve", "worker", "redis")."""
+    found: dict[str, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if int(fields[1]) != pid:
+            continue
+        args = [a.decode(errors="replace") for a in cmdline]
+        role = "redis" if "redis-server" in args[0] else next((a for a in args if a in ("serve", "worker")), "?")
+        found[role] = int(stat.parent.name)
+    return found
+
+
+def wait_for_children(pid: int, *, not_pids: set[int], timeout: float = 30.0) -> dict[str, int]:
+    """All three children up, none of them one of `not_pids` (those were killed)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        now = children(pid)
+        if set(now) == {"serve", "worker", "redis"} and not set(now.values()) & not_pids:
+            return now
+        time.sleep(0.1)
+    raise AssertionError(f"children of relay dev: {children(pid)}")
+
+
+def test_relay_dev_restarts_a_killed_worker_and_a_killed_redis_and_keeps_serving(tmp_path: Path) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    run = DevRun(port, tmp_path / "data")
+    try:
+        token = run.wait_line(r"Admin token: (\S+)").group(1)
+        auth = {"Authorization": f"Bearer {token}"}
+        wait_ready(url)
+        first = wait_for_children(run.proc.pid, not_pids=set())
+        assert httpx.post(url + "/api/agents", json={"id": "kept"}, headers=auth, timeout=5).status_code == 201
+
+        os.kill(first["worker"], signal.SIGKILL)
+        run.wait_line(r"relay dev: worker exited \(code -9\); restarting it")
+        run.wait_line(r"relay dev: worker restarted")
+        os.kill(first["redis"], signal.SIGKILL)
+        run.wait_line(r"relay dev: embedded Redis exited \(code -9\); restarting it")
+        run.wait_line(r"relay dev: embedded Redis restarted")
+        now = wait_for_children(run.proc.pid, not_pids={first["worker"], first["redis"]})
+        # The API node was never restarted: it waited for Redis and carried on.
+        assert now["serve"] == first["serve"]
+        wait_ready(url)
+        assert httpx.get(url + "/api/agents/kept", headers=auth, timeout=5).status_code == 200
+        # The restarted worker runs the reaper on the restarted Redis.
+        deadline = time.monotonic() + 30
+        while True:
+            health = httpx.get(url + "/api/health", headers=auth, timeout=5).json()
+            # The killed worker's liveness key expires; the pass recorded before the kill ages.
+            if health["workers"]["alive"] == 1 and (health.get("reaper") or {}).get("agoMs", 10**9) < 3000:
+                break
+            assert time.monotonic() < deadline, health
+            time.sleep(0.2)
+        assert run.proc.poll() is None
+    finally:
+        assert run.stop() == 0
