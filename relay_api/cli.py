@@ -55,6 +55,8 @@ def _serve(args: argparse.Namespace) -> int:
         # The relay's own access log (relay_api/request_context.py) carries the request id and duration.
         access_log=False,
         proxy_headers=True,
+        # httptools with head-size limits and slow-client timeouts (AGENT_RELAY_MAX_HEADER_BYTES & co).
+        http="relay_api.http_limits:RelayHttpProtocol",
         # After the drain closed the SSE streams, what in-flight requests get before they are cut.
         timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout_s)),
     )

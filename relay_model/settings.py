@@ -298,6 +298,11 @@ class Settings:
     log_format: str = "json"
     access_log: bool = False
     tracing: str = ""
+    # --- HTTP server limits, before a request reaches the app (relay_api/http_limits.py) ---
+    max_header_bytes: int = 16 * 1024  # request line + headers
+    max_request_line_bytes: int = 8 * 1024  # the request target (path + query)
+    header_timeout_s: float = 10.0  # connection open / first byte -> end of the head
+    body_timeout_s: float = 30.0  # end of the head -> end of the body
 
     @property
     def effective_queue_url(self) -> str:
@@ -352,4 +357,8 @@ class Settings:
             log_format=_choice("AGENT_RELAY_LOG_FORMAT", ("json", "text"), d.log_format),
             access_log=_flag("AGENT_RELAY_ACCESS_LOG"),
             tracing=_choice("AGENT_RELAY_TRACING", ("", "otlp", "console"), d.tracing),
+            max_header_bytes=_int("AGENT_RELAY_MAX_HEADER_BYTES", d.max_header_bytes),
+            max_request_line_bytes=_int("AGENT_RELAY_MAX_REQUEST_LINE_BYTES", d.max_request_line_bytes),
+            header_timeout_s=_float("AGENT_RELAY_HEADER_TIMEOUT_S", d.header_timeout_s),
+            body_timeout_s=_float("AGENT_RELAY_BODY_TIMEOUT_S", d.body_timeout_s),
         )
