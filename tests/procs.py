@@ -96,10 +96,13 @@ def passes(*procs: Worker) -> list[dict[str, Any]]:
     for proc in procs:
         for line in proc.log().splitlines():
             # Workers log JSON lines by default (relay_model/logs.py): the pass's fields are `data`.
-            if line.startswith("{") and '"msg":"reaper.pass ' in line:
-                found.append(json.loads(line)["data"])
-            elif " reaper.pass " in line:
-                found.append(json.loads(line.split(" reaper.pass ", 1)[1]))
+            try:
+                if line.startswith("{") and '"msg":"reaper.pass ' in line:
+                    found.append(json.loads(line)["data"])
+                elif " reaper.pass " in line:
+                    found.append(json.loads(line.split(" reaper.pass ", 1)[1]))
+            except ValueError:
+                continue  # the last line of a worker killed while writing it
     return found
 
 
