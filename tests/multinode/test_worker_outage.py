@@ -154,7 +154,8 @@ async def test_workers_ride_out_a_redis_kill_and_resume_everything(tmp_path: Pat
                 runs = automation_runs(tick["id"])
                 slots = [r["scheduledFor"] for r in runs]
                 assert len(slots) == len(set(slots)), "a slot ran twice"
-                assert not [r for r in runs if killed_at + 1000 < r["scheduledFor"] < back_at - 1000], runs
+                # (Redis answers a little before `back_at` is taken, and a catch-up names the latest second.)
+                assert not [r for r in runs if killed_at + 1000 < r["scheduledFor"] < back_at - 2000], runs
                 first_after = min(
                     (r for r in runs if r["scheduledFor"] > killed_at + 1000), key=lambda r: r["scheduledFor"]
                 )
