@@ -133,6 +133,7 @@ def create_app(
             yield
         finally:
             drain.uninstall()
+            readiness.stop()
             checker.cancel()
             bootstrap.cancel()
             # Let the cancelled tasks finish before their Redis client closes.
