@@ -9,7 +9,7 @@ from litestar import Controller, Response, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from relay_api.deps import PrincipalDep, RelayDep
-from relay_api.ownership import require_orchestrator
+from relay_api.ownership import require_orchestrator, require_self
 from relay_api.responses import ActionAccepted, Ok, OrchestratorSpawnAccepted
 from relay_model.activity import state_activity
 from relay_model.agents import directories
@@ -128,6 +128,9 @@ class OrchestratorController(Controller):
     ) -> ActionAccepted:
         """Restart/shut down one managed agent (`agentId`) or all of them."""
         require_orchestrator(principal, orchestrator_id)
+        if data.agent_id:
+            # The orchestrator's own route, but the agent must be one it manages.
+            await require_self(principal, data.agent_id, relay)
         orch = await relay.orchestrators.require(orchestrator_id)
         command = await control.orchestrator_action(relay, orch, data)
         return ActionAccepted(ok=True, action=data.action, command=command)
@@ -136,10 +139,13 @@ class OrchestratorController(Controller):
     async def directories(
         self,
         relay: RelayDep,
+        principal: PrincipalDep,
         orchestrator_id: FromPath[str],
         path: Annotated[str | None, QueryParameter(max_length=4096)] = None,
     ) -> Response[Any]:
-        """Proxy to the orchestrator's `apiUrl` + `/api/directories` (5 s, size cap, no redirects)."""
+        """Proxy to the orchestrator's `apiUrl` + `/api/directories` (5 s, size cap, no redirects).
+        Agent tokens browse no orchestrator's directories; an orchestrator token only its own."""
+        require_orchestrator(principal, orchestrator_id)
         orch = await relay.orchestrators.require(orchestrator_id)
         status, body = await directories.orchestrator_directories(orch, path)
         return Response(body, status_code=status)
