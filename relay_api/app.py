@@ -85,7 +85,6 @@ async def _bootstrap_until_done(relay: Relay) -> None:
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     authenticator = Authenticator(settings.admin_token)
-    install_integration_auth(authenticator, settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
@@ -96,6 +95,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.relay = relay
         app.state.broker = broker
         resolver = TokenResolver(relay.tokens, settings)
+        # Configured integration tokens first (they are not JWTs), each request counted like a token's.
+        install_integration_auth(app.state.authenticator, settings, resolver.limit_integration)
         app.state.authenticator.add_resolver(resolver)
         app.state.authenticator.on_admin = resolver.limit_admin
         app.state.sse_leases = SseLeases(
