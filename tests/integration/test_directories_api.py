@@ -40,7 +40,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.dumps({"x": "y" * (2 * 1024 * 1024)}).encode()
         else:
             body = json.dumps({"path": self.path, "directories": [{"name": "src"}]}).encode()
-        self.send_response(404 if self.mode == "missing" else 200)
+        self.send_response({"missing": 404, "status999": 999}.get(self.mode, 200))
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
