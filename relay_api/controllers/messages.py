@@ -6,6 +6,7 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, MediaType, Response, get, post
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from relay_api.deps import PrincipalDep, RelayDep
@@ -46,7 +47,17 @@ class MessageController(Controller):
     path = "/messages"
     tags = ["messages"]
 
-    @post("/", name="messages:send", opt={"scope": "messages:send"}, status_code=201)
+    @post(
+        "/",
+        name="messages:send",
+        opt={"scope": "messages:send"},
+        status_code=201,
+        responses={
+            200: ResponseSpec(
+                Message, description="The idempotencyKey was used before: the first message", generate_examples=False
+            )
+        },
+    )
     async def send(
         self, relay: RelayDep, principal: PrincipalDep, data: JSONBody[SendMessageInput]
     ) -> Response[Message]:

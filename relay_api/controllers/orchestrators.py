@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Response, delete, get, patch, post
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from relay_api.deps import PrincipalDep, RelayDep
@@ -18,6 +19,9 @@ from relay_model.clock import now_ms
 from relay_model.errors import NotFound
 from relay_model.flows import control
 
+# JSON that is not an object: bodies the seed's heartbeat reads as `{}`.
+NotAnObject = list[Any] | str | float | bool | None
+
 
 class AgentsUpdated(msgspec.Struct, rename="camel"):
     ok: bool
@@ -28,7 +32,15 @@ class OrchestratorController(Controller):
     path = "/orchestrators"
     tags = ["orchestrators"]
 
-    @post("/", name="orchestrators:register", opt={"scope": "orchestrators:write"}, status_code=200)
+    @post(
+        "/",
+        name="orchestrators:register",
+        opt={"scope": "orchestrators:write"},
+        status_code=200,
+        responses={
+            201: ResponseSpec(Orchestrator, description="A new orchestrator was registered", generate_examples=False)
+        },
+    )
     async def register(
         self, relay: RelayDep, principal: PrincipalDep, data: JSONBody[RegisterOrchestratorInput]
     ) -> Response[Orchestrator]:
@@ -74,11 +86,13 @@ class OrchestratorController(Controller):
         relay: RelayDep,
         principal: PrincipalDep,
         orchestrator_id: FromPath[str],
-        data: JSONBody[HeartbeatInput | None] = None,
+        data: JSONBody[HeartbeatInput | NotAnObject] = None,
     ) -> Ok:
-        """Keep the orchestrator (and its agent) online; may report runtime version/protocolVersion/gitSha."""
+        """Keep the orchestrator (and its agent) online; may report runtime version/protocolVersion/gitSha.
+        A body that is not an object (null, [], …) counts as `{}`, as in the seed."""
         require_orchestrator(principal, orchestrator_id)
-        await relay.orchestrators.heartbeat(orchestrator_id, data or HeartbeatInput())
+        body = data if isinstance(data, HeartbeatInput) else HeartbeatInput()
+        await relay.orchestrators.heartbeat(orchestrator_id, body)
         return Ok()
 
     @patch("/{orchestrator_id:str}/agents", name="orchestrators:agents", opt={"scope": "orchestrators:write"})

@@ -76,7 +76,8 @@ class RegisterOrchestratorInput(Input):
     base_dir: Path | None = None
     env_keys: Annotated[list[EnvKey], Meta(max_length=200)] | None = None
     version: ShortText | None = None
-    protocol_version: Any = None
+    # Absent is "not reported"; anything else, null included, must be a positive integer (the seed).
+    protocol_version: Annotated[Any, Meta(description="positive integer")] = msgspec.UNSET
     git_sha: ShortText | None = None
     meta: JsonObject | None = None
     api_url: Annotated[str, Meta(max_length=500)] | None = None
@@ -86,7 +87,7 @@ class HeartbeatInput(Input):
     """Optional runtime details an orchestrator reports with each heartbeat."""
 
     version: ShortText | None = None
-    protocol_version: Any = None
+    protocol_version: Annotated[Any, Meta(description="positive integer")] = msgspec.UNSET
     git_sha: ShortText | None = None
 
 
@@ -114,8 +115,8 @@ def decode_orchestrator(raw: str | bytes) -> Orchestrator:
 
 
 def clean_protocol_version(value: Any) -> int | None:
-    """The seed's `cleanProtocolVersion`: absent is None, otherwise a positive integer."""
-    if value is None:
+    """The seed's `cleanProtocolVersion`: absent is None, otherwise (null too) a positive integer."""
+    if value is msgspec.UNSET:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value) or value <= 0:
         raise Invalid("protocolVersion must be a positive integer")
