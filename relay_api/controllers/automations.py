@@ -62,7 +62,8 @@ class AutomationController(Controller):
         if tz:
             check_timezone(tz, field="timezone")
         start = now_ms() if after is None else after
-        return SchedulePreview(cron=expr, timezone=tz or "UTC", after=start, runs=upcoming_slots(expr, tz, start, count))
+        runs = upcoming_slots(expr, tz, start, count)
+        return SchedulePreview(cron=expr, timezone=tz or "UTC", after=start, runs=runs)
 
     @get("/{automation_id:str}", name="automations:get", opt={"scope": "automations:read"})
     async def get_automation(self, relay: RelayDep, automation_id: FromPath[str]) -> Automation:

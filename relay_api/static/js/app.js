@@ -362,6 +362,11 @@ $("#login-form").addEventListener("submit", async (e) => {
 });
 
 $("#logout").addEventListener("click", () => signOut());
+// The skip link moves focus to the content (its #main would otherwise be read as a route).
+$(".skip").addEventListener("click", (e) => {
+  e.preventDefault();
+  $("#main").focus();
+});
 $("#menu-toggle").addEventListener("click", () => {
   const open = $("#nav").classList.toggle("open");
   $("#menu-toggle").setAttribute("aria-expanded", String(open));

@@ -100,16 +100,16 @@ export default {
       clear(
         body,
         table(
-          ["Agent", "Status", "Kind", "Label", "Tags", "Capabilities", "Last seen", "Orchestrator", "Actions"],
+          ["Agent", "Status", "Label", "Tags and capabilities", "Last seen", "Orchestrator", "Actions"],
           rows.map((a) => ({
             tr: h("tr", { dataset: { agent: a.id } }),
             cells: [
-              h("div", null, agentTitle(a), a.provider ? h("div", { class: "muted small" }, [a.provider, a.model].filter(Boolean).join(" · ")) : null),
+              h("div", null, agentTitle(a), h("div", { class: "muted small" }, [a.kind !== a.id ? a.kind : null, a.provider, a.model].filter(Boolean).join(" · "))),
               badge(a.status),
-              a.kind,
               a.label ? h("span", { class: "chip label" }, a.label) : h("span", { class: "muted" }, "—"),
-              h("span", { class: "tags" }, chips(a.tags)),
-              chips(a.capabilities, "chip cap"),
+              (a.tags || []).length || (a.capabilities || []).length
+                ? h("div", { class: "stack" }, (a.tags || []).length ? h("span", { class: "tags" }, chips(a.tags)) : null, (a.capabilities || []).length ? chips(a.capabilities, "chip cap") : null)
+                : h("span", { class: "muted" }, "—"),
               timeAgo(a.lastSeen),
               a.orchestratorId ? h("a", { href: `#/orchestrators?id=${encodeURIComponent(a.orchestratorId)}` }, a.orchestratorId) : h("span", { class: "muted" }, "—"),
               actions(a),

@@ -160,6 +160,13 @@ function tryIt(op, path, method, resolve, getToken) {
   );
 }
 
+// Litestar's generated summaries are handler names ("ListActivity"): say them as words.
+function humanize(summary) {
+  if (!summary) return "";
+  const words = summary.replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
 function firstSentence(text) {
   if (!text) return "";
   const line = text.split("\n")[0];
@@ -177,7 +184,7 @@ function operation(doc, resolve, path, method, op, getToken) {
   return h(
     "details",
     { class: "op", dataset: { op: `${method.toUpperCase()} ${path}` } },
-    h("summary", null, h("span", { class: `method m-${method}` }, method.toUpperCase()), h("code", { class: "path" }, path), h("span", { class: "muted summary-text" }, firstSentence(op.description) || op.summary || "")),
+    h("summary", null, h("span", { class: `method m-${method}` }, method.toUpperCase()), h("code", { class: "path" }, path), h("span", { class: "muted summary-text" }, firstSentence(op.description) || humanize(op.summary))),
     h(
       "div",
       { class: "op-body" },

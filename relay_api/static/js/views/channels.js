@@ -22,7 +22,7 @@ export default {
     const bDirection = select(["both", "inbound", "outbound"], { name: "direction" });
     const bErr = errorLine();
     const bSave = h("button", { type: "submit", class: "primary" }, "Bind");
-    const bindLists = h("div");
+    const bindLists = h("div", { class: "lists" });
     const bindForm = h("form", { class: "form panel", "aria-label": "Bind a channel" }, h("h2", null, "Bind"), h("div", { class: "grid-2" }, field("Channel", bChannel), field("Target", bTarget)), h("div", { class: "grid-2" }, field("Mode", bMode), field("Direction", bDirection)), bErr, h("div", { class: "actions" }, bSave), bindLists);
     bindForm.addEventListener("submit", async (e) => {
       e.preventDefault();

@@ -47,7 +47,11 @@ export default {
             return {
               tr: h("tr", { dataset: { command: c.id }, class: c.id === focus ? "selected" : "" }),
               cells: [
-                h("div", null, h("strong", null, c.type), h("div", { class: "muted small mono", title: c.id }, shortId(c.id, 12)), c.correlationId ? h("div", { class: "muted small" }, `correlation ${shortId(c.correlationId, 12)}`) : null),
+                h("div", null, h("strong", null, c.type), h("div", { class: "muted small mono", title: c.id }, shortId(c.id, 12)), c.correlationId
+                  ? String(c.correlationId).startsWith("rcp_")
+                    ? h("a", { class: "small", href: `#/recipes/${encodeURIComponent(c.correlationId)}` }, "recipe instance")
+                    : h("div", { class: "muted small" }, `correlation ${shortId(c.correlationId, 12)}`)
+                  : null),
                 h("span", { dataset: { status: c.status } }, badge(c.status)),
                 h("span", { class: "mono small" }, c.target),
                 c.source,

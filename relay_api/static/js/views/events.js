@@ -23,13 +23,15 @@ export default {
       log.length = 0;
       clear(listEl);
       counter.textContent = "";
+      waiting.hidden = false;
     }, { class: "ghost" });
     filter.addEventListener("input", () => {
       clear(listEl);
       for (const entry of log) if (matches(entry.evt)) listEl.prepend(row(entry));
     });
     const listEl = h("ol", { class: "feed mono events" });
-    const el = h("section", null, viewHeader("Live events", "Every event this console receives, newest first (the last 1000)."), toolbar(filter, pause, clearBtn, counter), listEl);
+    const waiting = h("p", { class: "empty-state" }, "Listening. Every event from the moment you signed in appears here as it happens.");
+    const el = h("section", null, viewHeader("Live events", "Every event this console receives, newest first (the last 1000)."), toolbar(filter, pause, clearBtn, counter), waiting, listEl);
     const log = [];
     let pending = [];
     let seq = 0;
@@ -55,6 +57,7 @@ export default {
       pending = [];
       while (listEl.children.length > KEEP) listEl.lastChild.remove();
       counter.textContent = `${seq} received`;
+      waiting.hidden = seq > 0;
     }
 
     return {

@@ -33,7 +33,7 @@ export default {
 
     // --- compose ---
     const cFrom = input({ name: "from", value: "user", maxlength: 240, list: "msg-agents", required: true });
-    const cTo = input({ name: "to", maxlength: 240, list: "msg-targets", placeholder: "agent id, broadcast, tag:x, cap:x, label:x" });
+    const cTo = input({ name: "to", maxlength: 240, list: "msg-targets", placeholder: "agent, tag:x, cap:x, label:x, broadcast" });
     const cKind = select(["chat", "control", "system"], { name: "kind" });
     const cSubject = input({ name: "subject", maxlength: 500 });
     const cBody = h("textarea", { name: "body", rows: 3, maxlength: 65536, required: true });
@@ -42,7 +42,7 @@ export default {
     const cErr = errorLine();
     const cNote = h("p", { class: "note", role: "status" });
     const send = h("button", { type: "submit", class: "primary" }, "Send");
-    const lists = h("div");
+    const lists = h("div", { class: "lists" });
     const compose = h(
       "form",
       { class: "form compose", "aria-label": "Compose a message" },
@@ -86,7 +86,7 @@ export default {
       clear(replyChip);
       replyChip.hidden = !msg;
       if (!msg) {
-        cTo.placeholder = "agent id, broadcast, tag:x, cap:x, label:x";
+        cTo.placeholder = "agent, tag:x, cap:x, label:x, broadcast";
         return;
       }
       cTo.value = "";
@@ -239,7 +239,8 @@ export default {
       const unread = state.cursor && m.id > (state.cursor.cursor || 0) && m.from !== state.agent;
       const acts = [];
       if (ctx.can("messages:send")) acts.push(button("Reply", () => setReply(m), { class: "small", "aria-label": `Reply to #${m.id}` }));
-      if (m.replyTo || m.threadId) acts.push(button("Thread", () => threadDialog(m), { class: "small ghost", "aria-label": `Thread of #${m.id}` }));
+      const hasReplies = [...state.messages.values()].some((o) => o.threadId === m.id || o.replyTo === m.id);
+      if (m.replyTo || m.threadId || hasReplies) acts.push(button("Thread", () => threadDialog(m), { class: "small ghost", "aria-label": `Thread of #${m.id}` }));
       if (state.agent && m.claimable && ctx.can("messages:claim")) {
         if (!m.claimedBy || m.claimedBy === state.agent) {
           const b = button(m.claimedBy ? "Renew claim" : `Claim as ${state.agent}`, () =>

@@ -52,7 +52,7 @@ export default {
     const pTopic = input({ name: "topic", maxlength: 500 });
     const err = errorLine();
     const save = h("button", { type: "submit", class: "primary" }, "Invite");
-    const lists = h("div");
+    const lists = h("div", { class: "lists" });
     const form = h("form", { class: "form panel", "aria-label": "Invite a pair" }, h("h2", null, "New pair"), h("div", { class: "grid-3" }, field("From", pFrom), field("To (invited)", pTo), field("Topic", pTopic)), err, h("div", { class: "actions" }, save), lists);
     form.addEventListener("submit", async (e) => {
       e.preventDefault();

@@ -108,7 +108,7 @@ export default {
           ["Agents", hl.counts ? `${hl.counts.agents} (${Object.entries(by).filter(([, n]) => n).map(([s, n]) => `${n} ${s}`).join(", ") || "none live"})` : "—"],
           ["Latest message", hl.counts ? `#${hl.counts.messages}` : "—"],
           ["SSE clients on this node", String(hl.sse?.clients ?? "—")],
-          ["Workers alive", hl.workers ? h("span", { dataset: { workers: String(hl.workers.alive) } }, badge(hl.workers.alive ? `${hl.workers.alive} alive` : "none", hl.workers.alive ? "health" : "status"), " ", chips(hl.workers.ids)) : "—"],
+          ["Workers alive", hl.workers ? h("span", { dataset: { workers: String(hl.workers.alive) } }, h("span", { class: `badge ${hl.workers.alive ? "health-ok" : "status-failed"}` }, hl.workers.alive ? `${hl.workers.alive} alive` : "none alive"), " ", chips(hl.workers.ids)) : "—"],
           [
             "Reaper",
             reaper

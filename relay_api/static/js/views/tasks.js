@@ -1,6 +1,5 @@
 // Tasks: filters by status, target, channel and source; a task's detail with its event history;
 // status changes and claims; new tasks.
-import { seg } from "../api.js";
 import { badge, button, clear, debounce, dialog, errorLine, field, h, input, jsonDetails, kv, select, table, timeAgo, timeAt } from "../dom.js";
 import { newest } from "../store.js";
 import { TASK_STATUSES, datalist, toolbar, viewHeader } from "./common.js";
@@ -177,14 +176,23 @@ export default {
             ["Updated", timeAgo(task.updatedAt)],
           ]),
           task.body ? h("p", { class: "body" }, task.body) : null,
-          jsonDetails("metadata", task.metadata),
+          task.metadata && Object.keys(task.metadata).length ? jsonDetails("metadata", task.metadata) : null,
           ctx.can("tasks:write") ? [statusForm(task), claimForm(task)] : null,
           h("h3", null, "History"),
-          table(
-            ["When", "Change", "Status", "Agent", "Note"],
-            detail.events.map((ev) => ({ cells: [timeAt(ev.at), ev.action || ev.type, h("span", null, ev.previousStatus ? `${ev.previousStatus} → ` : "", badge(ev.status)), ev.agentId || "—", ev.note || "—"] })),
-            "No history.",
-          ),
+          detail.events.length
+            ? h(
+                "ol",
+                { class: "history" },
+                detail.events.map((ev) =>
+                  h(
+                    "li",
+                    { dataset: { taskEvent: String(ev.id) } },
+                    h("div", { class: "feed-head" }, h("strong", null, ev.action || ev.type), ev.previousStatus ? h("span", { class: "muted small" }, `${ev.previousStatus} →`) : null, badge(ev.status), timeAt(ev.at)),
+                    ev.agentId || ev.note ? h("div", { class: "small" }, ev.agentId ? h("span", { class: "muted" }, `by ${ev.agentId}`) : null, ev.note ? ` · ${ev.note}` : null) : null,
+                  ),
+                ),
+              )
+            : h("p", { class: "muted" }, "No history."),
         ),
       );
     }
@@ -194,16 +202,14 @@ export default {
       clear(
         listEl,
         table(
-          ["Task", "Status", "Severity", "Target", "Channel", "Source", "Claimed by", "Updated"],
+          ["Task", "Status", "Severity", "Target", "Claimed by", "Updated"],
           items.map((t) => ({
             tr: h("tr", { dataset: { task: String(t.id) }, class: t.id === detail.id ? "selected" : "" }),
             cells: [
-              h("a", { href: `#/tasks/${t.id}` }, `#${t.id} ${t.title}`),
+              h("div", null, h("a", { href: `#/tasks/${t.id}` }, `#${t.id} ${t.title}`), h("div", { class: "muted small" }, [`from ${t.source || "?"}`, t.channel ? `channel ${t.channel}` : null].filter(Boolean).join(" · "))),
               badge(t.status),
               badge(t.severity, "severity"),
               t.target || "—",
-              t.channel || "—",
-              t.source || "—",
               t.claimedBy || "—",
               timeAgo(t.updatedAt),
             ],
