@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -260,6 +259,3 @@ def integration_event(stack: Stack, **body: Any) -> httpx.Response:
         stack.node_b.url + "/api/integrations/events", headers={"Authorization": f"Bearer {INTEGRATION_TOKEN}"}, json=body
     )
 
-
-def run(cmd: list[str]) -> str:
-    return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout

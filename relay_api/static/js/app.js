@@ -401,7 +401,7 @@ if (app.token) {
       if (err instanceof ApiError && err.status === 401) signOut(err.message);
       else {
         // The relay is unreachable (offline shell): keep the token and say so.
-        showLogin(`cannot reach the relay: ${err.message}`);
+        showLogin(err instanceof ApiError && err.status === 0 ? err.message : `cannot reach the relay: ${err.message}`);
       }
     });
 } else {

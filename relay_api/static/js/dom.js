@@ -197,13 +197,19 @@ export function emptyRow(cols, text) {
 }
 
 // A responsive table: on a phone each row becomes a card whose cells carry their column's label.
+// An "Actions" column with nothing in any row (a read-only token) is left out.
 export function table(columns, rows, emptyText = "Nothing yet.") {
-  const thead = h("thead", null, h("tr", null, columns.map((c) => h("th", { scope: "col" }, c))));
+  const drop = new Set(columns.map((c, i) => (c === "Actions" && rows.length && rows.every((r) => isBlank(r.cells[i])) ? i : -1)).filter((i) => i >= 0));
+  const keep = (_, i) => !drop.has(i);
+  const shown = columns.filter(keep);
+  const thead = h("thead", null, h("tr", null, shown.map((c) => h("th", { scope: "col" }, c))));
   const tbody = h("tbody");
-  if (!rows.length) tbody.append(emptyRow(columns.length, emptyText));
+  if (!rows.length) tbody.append(emptyRow(shown.length, emptyText));
   for (const row of rows) {
     const tr = row.tr || h("tr");
-    row.cells.forEach((cell, i) => tr.append(h("td", { "data-label": columns[i], class: isBlank(cell) ? "blank" : null }, cell)));
+    row.cells.forEach((cell, i) => {
+      if (!drop.has(i)) tr.append(h("td", { "data-label": columns[i], class: isBlank(cell) ? "blank" : null }, cell));
+    });
     tbody.append(tr);
   }
   return h("div", { class: "table-wrap" }, h("table", { class: "grid" }, thead, tbody));
@@ -212,7 +218,9 @@ export function table(columns, rows, emptyText = "Nothing yet.") {
 // A cell that says nothing ("—"): a phone's row card leaves it out.
 function isBlank(cell) {
   if (cell === null || cell === undefined || cell === "" || cell === "—") return true;
-  return cell instanceof Element && cell.classList.contains("muted") && cell.textContent === "—";
+  if (!(cell instanceof Element)) return false;
+  if (cell.classList.contains("muted") && cell.textContent === "—") return true;
+  return !cell.textContent.trim() && !cell.querySelector("button, a, input, select, img");
 }
 
 export function kv(pairs) {

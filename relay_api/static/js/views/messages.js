@@ -1,7 +1,6 @@
 // Messages: an agent's inbox (direct, fan-out and broadcast, with its read cursor) or the history
 // with filters; threads (replyTo / threadId); compose and reply to any target; claim state and
 // holder; claim, release and acknowledge as the agent whose inbox is open.
-import { seg } from "../api.js";
 import { badge, button, clear, debounce, dialog, errorLine, field, h, input, select, timeAt } from "../dom.js";
 import { MESSAGE_KINDS, Notes, datalist, rowAction, targetSuggestions, toolbar, viewHeader } from "./common.js";
 

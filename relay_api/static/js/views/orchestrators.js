@@ -50,13 +50,13 @@ export default {
       clear(
         body,
         table(
-          ["Orchestrator", "Status", "Providers", "Version", "Managed agents", "Heartbeat", "Base dir", "Actions"],
+          ["Orchestrator", "Status", "Providers", "Version", "Managed agents", "Heartbeat", "Actions"],
           list.map((o) => {
             const agents = managed(o);
             return {
               tr: h("tr", { dataset: { orchestrator: o.id }, class: o.id === focusId ? "focus" : "" }),
               cells: [
-                h("div", null, h("strong", null, o.id), h("div", { class: "muted small" }, o.hostname), o.apiUrl ? h("div", { class: "muted small mono" }, o.apiUrl) : null),
+                h("div", null, h("strong", null, o.id), h("div", { class: "muted small" }, o.hostname), o.baseDir ? h("div", { class: "muted small mono", title: "base directory" }, o.baseDir) : null, o.apiUrl ? h("div", { class: "muted small mono", title: "directory API" }, o.apiUrl) : null),
                 badge(o.status),
                 chips(o.providers),
                 h("div", null, o.version || "—", o.protocolVersion ? h("div", { class: "muted small" }, `protocol ${o.protocolVersion}`) : null, o.gitSha ? h("div", { class: "muted small mono" }, o.gitSha.slice(0, 10)) : null),
@@ -64,7 +64,6 @@ export default {
                   ? h("ul", { class: "plain" }, agents.map((id) => h("li", null, h("a", { href: `#/agents?q=${encodeURIComponent(id)}` }, id), " ", ctx.store.agents.get(id) ? badge(ctx.store.agents.get(id).status) : null)))
                   : h("span", { class: "muted" }, "none"),
                 timeAgo(o.lastSeen),
-                h("span", { class: "mono small" }, o.baseDir || "—"),
                 actions(o),
               ],
             };
