@@ -60,8 +60,13 @@ async def main() -> None:
     backends = [(b.rsplit(":", 1)[0], int(b.rsplit(":", 1)[1])) for b in args.backend]
     lb = Balancer(backends)
     loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGUSR1, lambda: setattr(lb, "accepting", False))
-    loop.add_signal_handler(signal.SIGUSR2, lambda: setattr(lb, "accepting", True))
+
+    def accept(on: bool) -> None:
+        lb.accepting = on
+        print("resumed" if on else "paused", flush=True)  # the test waits for this line
+
+    loop.add_signal_handler(signal.SIGUSR1, accept, False)
+    loop.add_signal_handler(signal.SIGUSR2, accept, True)
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     server = await asyncio.start_server(lb.handle, "127.0.0.1", args.port)

@@ -335,6 +335,7 @@ def test_restarting_the_api_node_under_the_page_loses_no_event(page: Any, stack:
         wait_until(lambda: reader.saw("marker-start"), what="the reader")
         wait_until(lambda: page_has_agent_event(page, "marker-start"), what="the page")
         stack.lb.popen.send_signal(signal.SIGUSR1)  # hold reconnects back
+        wait_until(lambda: stack.lb.log().count("paused") == 1, what="the balancer to pause")
         stack.restart_node_a()
         page.wait_for_selector("#stream-status.reconnecting")
         for i in range(5):
@@ -342,6 +343,7 @@ def test_restarting_the_api_node_under_the_page_loses_no_event(page: Any, stack:
         wait_until(lambda: reader.saw("while-down-4"), what="the reader")
         assert not page_has_agent_event(page, "while-down-0")
         stack.lb.popen.send_signal(signal.SIGUSR2)
+        wait_until(lambda: stack.lb.log().count("resumed") == 1, what="the balancer to resume")
         page.wait_for_selector("#stream-status.live", timeout=20000)
         for i in range(3):
             register_agent(stack, f"after-{i}")
