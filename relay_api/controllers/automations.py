@@ -9,17 +9,14 @@ from litestar import Controller, Response, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from relay_api.deps import RelayDep
-from relay_model.automation_dispatch import DispatchResult, run_now
-from relay_model.automation_schedule import check_cron, check_timezone, upcoming_slots
-from relay_model.automations import Automation, AutomationInput, AutomationRun
+from relay_api.responses import Ok
+from relay_model.automations.automations import Automation, AutomationInput, AutomationRun
+from relay_model.automations.schedule import check_cron, check_timezone, upcoming_slots
 from relay_model.clock import now_ms
 from relay_model.errors import Invalid, NotFound
+from relay_model.flows.automation_dispatch import DispatchResult, run_now
 
 PREVIEW_MAX = 50
-
-
-class Ok(msgspec.Struct):
-    ok: bool = True
 
 
 class SchedulePreview(msgspec.Struct, rename="camel"):
