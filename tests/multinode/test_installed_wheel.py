@@ -10,6 +10,7 @@ the checkout, so only the installed copy of the relay can be imported.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -123,3 +124,11 @@ def test_the_installed_package_runs_from_its_own_files(node: str, installed: Pat
     reaped = httpx.post(node + "/api/system/reap", headers=AUTH, timeout=5)
     assert reaped.status_code == 200, reaped.text
     assert reaped.json()["reapedAgentIds"] == []
+
+    # The dashboard's shell (every file its service worker caches, js/views/ too) comes from the wheel.
+    listing = re.search(r"const SHELL = \[(.*?)\];", httpx.get(node + "/sw.js", timeout=5).text, re.S)
+    assert listing, "the installed sw.js has no SHELL list"
+    shell = re.findall(r'"(/[^"]*)"', listing.group(1))
+    assert "/js/views/agents.js" in shell
+    for path in shell:
+        assert httpx.get(node + path, timeout=5).status_code == 200, path
