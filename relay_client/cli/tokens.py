@@ -31,7 +31,8 @@ def tokens_group(name: str, *, always_json: bool) -> click.Group:
 
     @group.command("create")
     @options
-    @click.option("--role", required=True, type=click.Choice(TOKEN_ROLES), help="What the token may do.")
+    # Not a click.Choice: the relay judges the role (its answer, exit 1, as `relay token` always had).
+    @click.option("--role", required=True, help=f"What the token may do: {', '.join(TOKEN_ROLES)}.")
     @click.option("--sub", help="Whom it speaks for (an agent or orchestrator id; default: the role).")
     @click.option("--scope", help="Comma-separated scopes narrowing the role's (e.g. messages:*,agents:read).")
     @click.option("--ttl-seconds", type=int, help="Lifetime (default 90 days).")

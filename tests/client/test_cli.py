@@ -216,7 +216,8 @@ def test_token_alias_keeps_todays_behaviour(url: str, tmp_path: Path) -> None:
     code, text, _ = relay_run("token", "list", env=bare)
     assert code == 2 and "AGENT_RELAY_ADMIN_TOKEN" in str(text)
     assert relay_run("token", "list", "--token", "wrong", env=bare)[:2] == (1, {"error": "invalid token"})
-    assert relay_run("token", "create", "--role", "nobody", env=env)[0] == 2
+    code, refused, _ = relay_run("token", "create", "--role", "nobody", env=env)
+    assert code == 1 and refused["error"].startswith("role must be one of")
 
 
 def test_token_list_beside_a_running_relay_dev(tmp_path: Path) -> None:
