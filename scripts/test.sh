@@ -13,7 +13,7 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = "0" ] && command -v a
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
     || echo "note: could not install chromium; the browser tests will be skipped"
 fi
-.venv/bin/ruff check relay_model relay_api relay_worker tests bench
+.venv/bin/ruff check relay_model relay_api relay_worker relay_client tests bench scripts
 .venv/bin/mypy
 .venv/bin/lint-imports
 .venv/bin/python -m pytest "$@"

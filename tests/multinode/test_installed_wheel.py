@@ -1,5 +1,6 @@
-"""The built wheel works on its own: installed into a fresh venv, `relay serve` from that venv finds
-its Lua scripts (every package's `lua/` folder) and the built-in recipes (installed as data files).
+"""The built wheel works on its own: installed into a fresh venv, `relay serve` from that venv (the
+client CLI, handing over to the server's) finds its Lua scripts (every package's `lua/` folder) and
+the built-in recipes (installed as data files).
 
 The wheel is built from a copy of this checkout's sources (so no stale `build/` of an earlier build
 can stand in for a missing file) without build isolation (no index needed), installed into a venv that has no pip of its own (`pip --python` installs into it) and sees the test venv's
@@ -30,7 +31,7 @@ pytestmark = pytest.mark.packaging
 
 BUILTINS = ["code-review", "debug", "feature", "refactor", "test"]
 # What the wheel is built from (pyproject.toml names the rest).
-SOURCES = ("pyproject.toml", "README.md", "relay_model", "relay_api", "relay_worker", "recipes")
+SOURCES = ("pyproject.toml", "README.md", "relay_model", "relay_api", "relay_worker", "relay_client", "recipes")
 
 
 def _run(args: list[str], cwd: Path) -> None:
