@@ -29,6 +29,7 @@ from relay_api.controllers.integrations import install_integration_auth
 from relay_api.deps import RelayDep, provide_principal, provide_relay
 from relay_api.errors import EXCEPTION_HANDLERS
 from relay_api.openapi_errors import document_errors
+from relay_api.openapi_viewer import render_plugins
 from relay_api.sse import Broker
 from relay_api.strict_body import StrictBodyRequest
 from relay_api.token_auth import SseLeases, TokenResolver
@@ -140,6 +141,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             version=__version__,
             description="Control plane for AI coding agents; wire-compatible with agent-relay-server 0.10.0.",
             path="/schema",
+            # Our own viewer instead of Litestar's CDN-loaded ones, so the docs render offline.
+            render_plugins=render_plugins(),
             components=Components(
                 security_schemes={
                     "bearer": SecurityScheme(type="http", scheme="bearer"),
