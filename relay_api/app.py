@@ -31,6 +31,7 @@ from relay_api.drain import Readiness, SignalDrain
 from relay_api.errors import EXCEPTION_HANDLERS
 from relay_api.metrics import HttpMetrics, MetricsController, RelayCollector, node_registry, prometheus_config
 from relay_api.openapi_errors import document_errors
+from relay_api.openapi_viewer import render_plugins
 from relay_api.request_context import request_context
 from relay_api.sse import Broker
 from relay_api.strict_body import StrictBodyRequest
@@ -100,7 +101,6 @@ def create_app(
     """`handle_signals`: SIGTERM drains this node (relay_api/drain.py); `span_exporter`: tests' tracing sink."""
     settings = settings or Settings.from_env()
     authenticator = Authenticator(settings.admin_token)
-    install_integration_auth(authenticator, settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
@@ -111,6 +111,8 @@ def create_app(
         app.state.relay = relay
         app.state.broker = broker
         resolver = TokenResolver(relay.tokens, settings)
+        # Configured integration tokens first (they are not JWTs), each request counted like a token's.
+        install_integration_auth(app.state.authenticator, settings, resolver.limit_integration)
         app.state.authenticator.add_resolver(resolver)
         app.state.authenticator.on_admin = resolver.limit_admin
         app.state.sse_leases = SseLeases(
@@ -133,6 +135,7 @@ def create_app(
             yield
         finally:
             drain.uninstall()
+            readiness.stop()
             checker.cancel()
             bootstrap.cancel()
             # Let the cancelled tasks finish before their Redis client closes.
@@ -167,6 +170,8 @@ def create_app(
             version=__version__,
             description="Control plane for AI coding agents; wire-compatible with agent-relay-server 0.10.0.",
             path="/schema",
+            # Our own viewer instead of Litestar's CDN-loaded ones, so the docs render offline.
+            render_plugins=render_plugins(),
             components=Components(
                 security_schemes={
                     "bearer": SecurityScheme(type="http", scheme="bearer"),

@@ -52,6 +52,7 @@ class Readiness:
         self.interval_s = min(1.0, budget_s / 4)
         self.clock = clock
         self.draining = False
+        self.stopped = False
         self.reached = False
         self.failing_since: float | None = None
         self.last_error = "not reached yet"
@@ -66,17 +67,23 @@ class Readiness:
                 self.failing_since = self.clock()
 
     async def check(self) -> None:
+        # `asyncio.timeout`, not `wait_for`: on 3.11 `wait_for` can swallow a cancellation that lands
+        # as the PING completes, and the loop below would then never stop.
         try:
-            await asyncio.wait_for(self.redis.ping(), timeout=PING_TIMEOUT_S)
+            async with asyncio.timeout(PING_TIMEOUT_S):
+                await self.redis.ping()
         except (RedisError, OSError, TimeoutError) as exc:
             self.record(str(exc) or type(exc).__name__)
         else:
             self.record(None)
 
     async def run(self) -> None:
-        while True:
+        while not self.stopped:
             await self.check()
             await asyncio.sleep(self.interval_s)
+
+    def stop(self) -> None:
+        self.stopped = True
 
     def answer(self) -> tuple[int, dict[str, Any]]:
         """(status, body) for `/readyz`."""

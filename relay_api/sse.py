@@ -97,20 +97,29 @@ class Broker:
     # Called after the subscription came back (not at the first connect).
     on_reconnect: Callable[[], Awaitable[None]] | None = None
     _task: asyncio.Task[None] | None = None
+    _stopping: bool = False
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="relay-sse-broker")
 
+    def stopping(self) -> bool:
+        return self._stopping
+
     async def stop(self) -> None:
+        self._stopping = True
         if self._task:
-            self._task.cancel()
+            # Cancel until it is done: on 3.11 a cancellation that lands as a timeout inside redis-py
+            # expires comes out as TimeoutError (an OSError), which the loop treats as an outage.
+            while not self._task.done():
+                self._task.cancel()
+                await asyncio.wait([self._task], timeout=1.0)
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
     async def _run(self) -> None:
         backoff = 0.1
         first = True
-        while True:
+        while not self.stopping():
             pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(keys.EVENTS_CHANNEL)
@@ -139,6 +148,8 @@ class Broker:
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:
+                if self.stopping():
+                    return
                 if self.connected:
                     log.warning("event subscription lost: %s", exc)
                 self.connected = False
@@ -178,7 +189,10 @@ class Broker:
     ) -> AsyncGenerator[ServerSentEventMessage, None]:
         """The SSE body for one client, from `cursor` on (replaying first when it is a resume point)."""
         try:
-            yield ServerSentEventMessage(data=None, comment="connected", retry=2000)
+            # The opening block names where this stream starts: an `id:` without data moves the
+            # client's resume point (EventSource's lastEventId) without being an event, so a client
+            # that reconnects before any event arrived still resumes exactly here.
+            yield ServerSentEventMessage(data=None, comment="connected", retry=2000, id=cursor.encode())
             if replay:
                 async for message in self._replay(client, cursor):
                     yield message
