@@ -21,6 +21,7 @@ from typing import Any, Final, Protocol, TypeVar, cast
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import WatchError
 
 log = logging.getLogger("relay.worker.outage")
 
@@ -50,7 +51,12 @@ class Job(Protocol[T_co]):
 
 
 def is_outage(exc: BaseException) -> bool:
-    return isinstance(exc, OUTAGE_ERRORS)
+    """Redis is away. redis-py reports a connection lost while a pipeline WATCHes keys (arq does, to
+    start and to enqueue jobs) as a WatchError raised while handling the connection error."""
+    if isinstance(exc, OUTAGE_ERRORS):
+        return True
+    cause = exc.__cause__ or exc.__context__
+    return isinstance(exc, WatchError) and cause is not None and is_outage(cause)
 
 
 def backoff_s(attempt: int) -> float:
@@ -108,8 +114,8 @@ def tolerates_outage(fn: Callable[[dict[str, Any]], Coroutine[Any, Any, T]]) -> 
         outages: OutageLog | None = ctx.get("outages")
         try:
             result = await fn(ctx)
-        except OUTAGE_ERRORS as exc:
-            if outages is None:
+        except Exception as exc:
+            if outages is None or not is_outage(exc):
                 raise
             outages.down(DATA, exc)
             return None

@@ -69,7 +69,9 @@ class RelayWorker(Worker):
         while True:
             try:
                 await self.pool.ping()
-            except OUTAGE_ERRORS as exc:
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise
                 await asyncio.sleep(self.outages.down(QUEUE, exc))
             else:
                 self.outages.up(QUEUE)
@@ -79,7 +81,9 @@ class RelayWorker(Worker):
         self._collect_finished()
         try:
             await super()._poll_iteration()
-        except OUTAGE_ERRORS as exc:
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
             await asyncio.sleep(self.outages.down(QUEUE, exc))
         else:
             self.outages.up(QUEUE)
@@ -104,9 +108,10 @@ class RelayWorker(Worker):
         for job_id in job_ids:
             try:
                 await super().start_jobs([job_id])
-            except OUTAGE_ERRORS:
+            except Exception:
                 # arq took a semaphore slot and counted the job before its first Redis call, and
-                # creates the job's task (which gives both back when done) only after its last.
+                # creates the job's task (which gives both back when done) only after its last: an
+                # error in between (Redis went away) leaves both taken.
                 self._release_sem_dec_counter_on_complete()
                 raise
 

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from arq.cron import cron
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
+from redis.exceptions import ResponseError, WatchError
 
 from relay_api import supervise
 from relay_api.embedded import free_port
-from relay_worker.outage import BACKOFF_MAX_S, DATA, OutageLog, backoff_s, tolerates_outage
+from relay_worker.outage import BACKOFF_MAX_S, DATA, OutageLog, backoff_s, is_outage, tolerates_outage
 from relay_worker.worker import CRON_LATE, RelayWorker, queue_pool
 
 
@@ -24,6 +24,25 @@ def test_backoff_doubles_up_to_its_cap_with_jitter() -> None:
         ceiling = min(BACKOFF_MAX_S, 0.1 * 2 ** (attempt - 1))
         assert ceiling / 2 <= backoff_s(attempt) <= ceiling
     assert backoff_s(1) <= 0.1 and backoff_s(100) <= BACKOFF_MAX_S
+
+
+def test_a_connection_lost_while_watching_is_an_outage_and_a_lost_race_is_not() -> None:
+    def watch_error_during(exc: BaseException | None) -> WatchError:
+        try:
+            try:
+                if exc is not None:
+                    raise exc
+                raise WatchError("Watched variable changed.")
+            except (RedisConnectionError, WatchError):
+                # What redis-py's pipeline does when the connection of a WATCH dies.
+                raise WatchError("A ConnectionError occurred on while watching one or more keys") from None
+        except WatchError as caught:
+            return caught
+
+    assert is_outage(RedisConnectionError("refused")) and is_outage(ConnectionRefusedError())
+    assert is_outage(watch_error_during(RedisConnectionError("reset")))
+    assert not is_outage(WatchError("Watched variable changed."))
+    assert not is_outage(ResponseError("NOSCRIPT"))
 
 
 def test_outage_log_warns_once_reminds_and_reports_the_length(caplog: pytest.LogCaptureFixture) -> None:
