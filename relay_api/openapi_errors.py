@@ -6,7 +6,9 @@ This documents, per operation, only the statuses it can answer:
 
 - every /api operation: 503 (storage unavailable, `Retry-After`);
 - with a token (every route but the public ones): 401, 403, 429 (per-token rate limit);
-- with a JSON body: 400 and 413; with query or path parameters: 400;
+- with a JSON body: 400 and 413; with query or path parameters: 400, and 414 (a request target over
+  `AGENT_RELAY_MAX_REQUEST_LINE_BYTES`, relay_api/http_limits.py: values the schema allows can be
+  longer once percent-encoded);
 - with a path parameter naming a record: 404;
 - and what the operation's own logic refuses (`EXTRA`, by route name): 409 from the optimistic and
   compare-and-set writes, 422 for valid requests the current state refuses, 502 when the relay
@@ -47,6 +49,7 @@ ERROR_STATUSES: dict[int, str] = {
     404: "Not found",
     409: "Conflict with the current state",
     413: "Request body too large",
+    414: "Request line (path and query) too long",
     422: "Valid request the current state refuses",
     429: "Rate limit or open-stream limit reached; see Retry-After",
     502: "An upstream (orchestrator, host) failed or did not answer in time",
@@ -112,9 +115,9 @@ def statuses_for(handler: HTTPRouteHandler, path: str) -> set[int]:
         statuses |= {400, 413}
     params = set(fields) - {"data", "request", "relay", "principal", "self", "state", "headers", "scope"}
     if params:
-        statuses.add(400)
+        statuses |= {400, 414}
     if "{" in path:
-        statuses |= {400, 404}
+        statuses |= {400, 404, 414}
     return statuses | EXTRA.get(handler.name or "", frozenset())
 
 

@@ -247,11 +247,13 @@ async def test_openapi_tells_the_truth_about_content_types_errors_and_tokens(cli
         return {int(s) for s in paths[path][method]["responses"] if int(s) >= 400}
 
     assert errors("get", "/api/health") == {503}
-    assert errors("get", "/api/agents") == {400, 401, 403, 429, 503}
+    assert errors("get", "/api/agents") == {400, 401, 403, 414, 429, 503}
     assert errors("get", "/api/channels") == {401, 403, 429, 503}
     assert errors("post", "/api/messages") == {400, 401, 403, 413, 422, 429, 503}
-    assert errors("post", "/api/messages/{message_id}/claim") == {400, 401, 403, 404, 409, 413, 429, 503}
-    assert errors("get", "/api/orchestrators/{orchestrator_id}/directories") == {400, 401, 403, 404, 422, 429, 502, 503}
+    assert errors("post", "/api/messages/{message_id}/claim") == {400, 401, 403, 404, 409, 413, 414, 429, 503}
+    assert errors("get", "/api/orchestrators/{orchestrator_id}/directories") == {
+        400, 401, 403, 404, 414, 422, 429, 502, 503
+    }  # fmt: skip
     assert 502 not in errors("post", "/api/agents") and 409 not in errors("get", "/api/messages")
     distinct = {frozenset(errors(m, p)) for p, item in paths.items() for m in item if p.startswith("/api")}
     assert len(distinct) >= 8  # not the same list on every operation
