@@ -10,7 +10,7 @@ from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
 
-from litestar import Litestar, Response, Router, get
+from litestar import Litestar, Request, Response, Router, get
 from litestar.config.cors import CORSConfig
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
@@ -20,7 +20,6 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp, Receive, Scope, Send
-from redis.exceptions import RedisError
 
 from relay_api.auth import PUBLIC, Authenticator, auth_guard
 from relay_api.controllers import CONTROLLERS
@@ -33,7 +32,7 @@ from relay_api.sse import Broker
 from relay_api.strict_body import StrictBodyRequest
 from relay_api.token_auth import SseLeases, TokenResolver
 from relay_model import __version__
-from relay_model.connection import connect
+from relay_model.connection import STORAGE_ERRORS, EventSubscriber, connect
 from relay_model.relay import Relay
 from relay_model.settings import Settings
 
@@ -49,9 +48,9 @@ async def healthz() -> dict[str, bool]:
 
 
 @get("/readyz", name="probe:ready", opt={"scope": PUBLIC}, tags=["system"])
-async def readyz(relay: RelayDep) -> Response[dict[str, Any]]:
-    """Readiness: 503 while Redis is unreachable."""
-    return await probe_ready(relay)
+async def readyz(relay: RelayDep, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+    """Readiness: 503 while Redis is unreachable or this node's event subscription is down."""
+    return await probe_ready(relay, request.app.state.broker)
 
 
 def auth_middleware(app: ASGIApp) -> ASGIApp:
@@ -76,7 +75,7 @@ async def _bootstrap_until_done(relay: Relay) -> None:
         try:
             await relay.bootstrap()
             return
-        except RedisError as exc:
+        except STORAGE_ERRORS as exc:
             log.warning("redis not ready for bootstrap (%s); retrying", exc)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
@@ -89,9 +88,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
-        redis = connect(settings.redis_url)
+        redis = connect(settings.redis_url, cluster=settings.redis_cluster)
         relay = Relay(redis, settings)
-        broker = Broker(redis, relay.events, settings.sse_client_queue, settings.sse_keepalive_s)
+        broker = Broker(EventSubscriber(redis), relay.events, settings.sse_client_queue, settings.sse_keepalive_s)
         broker.on_reconnect = relay.bootstrap
         app.state.relay = relay
         app.state.broker = broker

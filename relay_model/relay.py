@@ -72,7 +72,7 @@ class Relay:
         # Agents and the hosts that run them.
         self.agents = AgentStore(redis, self.scripts, event_maxlen=maxlen)
         self.orchestrators = OrchestratorStore(redis, self.scripts, self.agents, event_maxlen=maxlen)
-        self.providers = ProviderConfigStore(redis)
+        self.providers = ProviderConfigStore(redis, self.scripts)
         # Messages, channels and pairs.
         self.messages = MessageStore(redis, self.scripts, event_maxlen=maxlen, claim_ttl_ms=settings.claim_ttl_ms)
         self.channels = ChannelStore(redis, self.scripts, event_maxlen=maxlen)

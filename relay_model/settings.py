@@ -195,7 +195,10 @@ def _rate_limits(defaults: dict[str, int]) -> dict[str, int]:
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     redis_url: str = "redis://127.0.0.1:6379/0"
-    # arq's queue keys are not cluster-aware, so the job queue may live on a plain Redis of its own.
+    # REDIS_URL names one node of a Redis Cluster (the client finds the others).
+    redis_cluster: bool = False
+    # arq's queue keys are not cluster-aware, so the job queue may live on a plain Redis of its own
+    # (with a cluster it must: `worker_problem`).
     queue_redis_url: str = ""
     admin_token: str = ""
     max_body_bytes: int = 1024 * 1024
@@ -241,11 +244,22 @@ class Settings:
     def effective_queue_url(self) -> str:
         return self.queue_redis_url or self.redis_url
 
+    def worker_problem(self) -> str | None:
+        """Why a worker cannot run with these settings, or None."""
+        if self.redis_cluster and (not self.queue_redis_url or self.queue_redis_url == self.redis_url):
+            return (
+                "AGENT_RELAY_REDIS_CLUSTER is set but AGENT_RELAY_QUEUE_REDIS_URL does not name a separate Redis: "
+                "the worker's job queue (arq) cannot live on a Redis Cluster; "
+                "set AGENT_RELAY_QUEUE_REDIS_URL to a plain (non-cluster) Redis"
+            )
+        return None
+
     @classmethod
     def from_env(cls) -> Settings:
         d = cls()  # the defaults, written once above
         return cls(
             redis_url=_str("REDIS_URL", d.redis_url),
+            redis_cluster=_flag("AGENT_RELAY_REDIS_CLUSTER"),
             queue_redis_url=_str("AGENT_RELAY_QUEUE_REDIS_URL", d.queue_redis_url),
             admin_token=_str("AGENT_RELAY_ADMIN_TOKEN", d.admin_token),
             max_body_bytes=_int("AGENT_RELAY_MAX_BODY_BYTES", d.max_body_bytes),

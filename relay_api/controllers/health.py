@@ -6,11 +6,12 @@ import time
 from typing import Any
 
 from litestar import Controller, Request, Response, get
-from redis.exceptions import RedisError
 
 from relay_api.auth import PUBLIC
 from relay_api.deps import RelayDep
+from relay_api.sse import Broker
 from relay_model import __version__, keys
+from relay_model.connection import STORAGE_ERRORS
 from relay_model.relay import Relay
 from relay_model.validation import AGENT_STATUSES
 
@@ -48,7 +49,7 @@ class HealthController(Controller):
             # Background work: workers seen recently (their heartbeat) and the last periodic reaper pass.
             body["workers"] = await relay.maintenance.workers()
             body["reaper"] = await relay.maintenance.reaper()
-        except RedisError as exc:
+        except STORAGE_ERRORS as exc:
             body["ok"] = False
             body["error"] = "storage unavailable"
             body["redis"] = {"ok": False, "error": str(exc)}
@@ -60,9 +61,12 @@ async def probe_alive() -> dict[str, bool]:
     return {"ok": True}
 
 
-async def probe_ready(relay: Relay) -> Response[dict[str, Any]]:
+async def probe_ready(relay: Relay, broker: Broker) -> Response[dict[str, Any]]:
     try:
         await relay.redis.ping()
-    except RedisError as exc:
+    except STORAGE_ERRORS as exc:
         return Response({"ok": False, "error": "storage unavailable", "redis": str(exc)}, status_code=503)
+    # A node whose event subscription is down would hold SSE clients that hear nothing live.
+    if not broker.connected:
+        return Response({"ok": False, "error": "event subscription down"}, status_code=503)
     return Response({"ok": True})
