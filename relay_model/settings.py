@@ -182,6 +182,17 @@ def _count(name: str, default: int) -> int:
     return value
 
 
+def _seconds(name: str, default: float) -> float:
+    """A non-negative number of seconds where 0 means "no limit"."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = float(raw)
+    if value < 0:
+        raise ValueError(f"{name} must be 0 (no limit) or a positive number of seconds")
+    return value
+
+
 def _flag(name: str) -> bool:
     return _str(name).lower() in ("1", "true", "yes", "on")
 
@@ -230,6 +241,15 @@ class Settings:
     callback_backoff_max_ms: int = 300_000
     pair_ttl_ms: int = 10 * 60 * 1000
     callback_retention: int = 10_000
+    # --- retention (the reaper deletes what is past a cap; 0 = no cap of that kind) ---
+    # Generous counts bound Redis memory without touching a small install (see the README's sizing
+    # table); ages are off unless set.
+    message_retention_s: float = 0.0
+    message_max: int = 1_000_000
+    activity_retention_s: float = 0.0
+    activity_max: int = 1_000_000
+    task_retention_s: float = 0.0
+    task_max: int = 100_000
     # --- auth and limits (tokens, rate limits, SSE, outbound policy) ---
     token_secret: str = ""
     token_secret_previous: str = ""
@@ -288,6 +308,12 @@ class Settings:
             callback_backoff_max_ms=_int("AGENT_RELAY_CALLBACK_BACKOFF_MAX_MS", d.callback_backoff_max_ms),
             pair_ttl_ms=_int("AGENT_RELAY_PAIR_TTL_MS", d.pair_ttl_ms),
             callback_retention=_int("AGENT_RELAY_CALLBACK_RETENTION", d.callback_retention),
+            message_retention_s=_seconds("AGENT_RELAY_MESSAGE_RETENTION_S", d.message_retention_s),
+            message_max=_count("AGENT_RELAY_MESSAGE_MAX", d.message_max),
+            activity_retention_s=_seconds("AGENT_RELAY_ACTIVITY_RETENTION_S", d.activity_retention_s),
+            activity_max=_count("AGENT_RELAY_ACTIVITY_MAX", d.activity_max),
+            task_retention_s=_seconds("AGENT_RELAY_TASK_RETENTION_S", d.task_retention_s),
+            task_max=_count("AGENT_RELAY_TASK_MAX", d.task_max),
             token_secret=_str("AGENT_RELAY_TOKEN_SECRET", d.token_secret),
             token_secret_previous=_str("AGENT_RELAY_TOKEN_SECRET_PREVIOUS", d.token_secret_previous),
             token_default_ttl_s=_int("AGENT_RELAY_TOKEN_DEFAULT_TTL_S", d.token_default_ttl_s),
