@@ -16,7 +16,14 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
-from redis.exceptions import ClusterError, ReadOnlyError, RedisClusterException, SlotNotCoveredError, TryAgainError
+from redis.exceptions import (
+    ClusterError,
+    OutOfMemoryError,
+    ReadOnlyError,
+    RedisClusterException,
+    SlotNotCoveredError,
+    TryAgainError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -217,6 +224,8 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     RedisTimeoutError: handle_storage_down,
     # A replica promoted mid-failover (or a primary demoted) refuses writes for a moment.
     ReadOnlyError: handle_storage_down,
+    # Redis at maxmemory with `noeviction` refuses writes (reads go on); retention frees room.
+    OutOfMemoryError: handle_storage_down,
     # Redis Cluster: CLUSTERDOWN / MASTERDOWN while a shard fails over, TRYAGAIN while a slot migrates,
     # redirections that never settle ("TTL exhausted").
     ClusterError: handle_storage_down,

@@ -12,6 +12,8 @@ import httpx
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
+from relay_api.app import create_app
+from relay_api.embedded import EmbeddedRedis
 from relay_model import keys
 from relay_model.activity import ActivityInput
 from relay_model.agents.agents import RegisterAgentInput
@@ -214,3 +216,31 @@ async def test_a_worker_process_applies_the_caps(tier: DataTier, tier_redis: Red
             assert inbox == sent[3:]
             assert await tier_redis.zcard(keys.messages_all()) == 2
             assert await tier_redis.get(keys.messages_floor()) == str(sent[2])
+
+
+async def test_at_maxmemory_writes_are_503_reads_go_on_and_retention_makes_room(tmp_path: Path) -> None:
+    """With `maxmemory` and `noeviction` (the policy the README asks for) a full Redis refuses writes:
+    a send is 503 and changes nothing, reads still answer, and the reaper's deletions still run
+    (a script whose first write is a delete may go on writing), so a cap brings sends back."""
+    with EmbeddedRedis(tmp_path / "redis", persistent=False) as server:
+        redis = Redis.from_url(server.url, decode_responses=True)
+        settings = Settings(redis_url=server.url, admin_token=ADMIN_TOKEN)
+        try:
+            async with AsyncTestClient(create_app(settings)) as c:
+                c.headers.update(AUTH)
+                for i in range(300):
+                    r = await c.post("/api/messages", json={"from": "a", "to": "b", "body": "x" * 2000, "meta": {"i": i}})
+                    assert r.status_code == 201
+                used = int((await redis.info("memory"))["used_memory"])
+                await redis.config_set("maxmemory-policy", "noeviction")
+                await redis.config_set("maxmemory", used - 200_000)  # firmly over it
+                r = await c.post("/api/messages", json={"from": "a", "to": "b", "body": "one more"})
+                assert (r.status_code, r.json()) == (503, {"error": "storage unavailable"})
+                assert await redis.zcard(keys.messages_all()) == 300
+                assert len((await c.get("/api/messages", params={"for": "b", "limit": 500})).json()) == 300
+                relay = Relay(redis, dataclasses.replace(settings, message_max=10))
+                report = await reap_once(relay, audit=False)
+                assert len(report.trimmed_message_ids) == 290
+                assert (await c.post("/api/messages", json={"from": "a", "to": "b", "body": "room again"})).status_code == 201
+        finally:
+            await redis.aclose()
