@@ -124,7 +124,6 @@ class EventSubscriber:
         self.client = client
         self._turn = itertools.count()
         self._node: Redis | None = None
-        self.node_name: str | None = None
 
     async def open(self) -> PubSub:
         """A fresh pub/sub object (it reports subscribe confirmations: the broker waits for its own)."""
@@ -142,7 +141,6 @@ class EventSubscriber:
         kwargs = {k: v for k, v in node.connection_kwargs.items() if k != "parser_class"}
         pool = ConnectionPool(connection_class=node.connection_class, max_connections=2, **kwargs)
         self._node = Redis.from_pool(pool)  # owns the pool: closing the client closes it
-        self.node_name = node.name
         return self._node.pubsub()
 
     async def close(self) -> None:
