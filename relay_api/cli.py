@@ -1,4 +1,8 @@
-"""The `relay` command: serve an API node, run a worker, or run a whole relay on one machine."""
+"""The server side of `relay`: serve an API node, run a worker, or run a whole relay on one machine.
+
+`relay serve|worker|dev` reach here from the `relay` console script (relay_client.cli) by exec;
+`python -m relay_api.cli serve|worker|dev` is the same without the hand-over.
+"""
 
 from __future__ import annotations
 
@@ -71,6 +75,13 @@ def _dev(args: argparse.Namespace) -> int:
     env.setdefault("AGENT_RELAY_DATA_DIR", str(data_dir))
     url = f"http://{args.host}:{args.port}"
     env.setdefault("AGENT_RELAY_URL", url)
+    # Clients on this machine (`relay tokens list`, `relay mcp`, relay_client) find the relay here,
+    # beside the admin token; a wildcard bind is reached through loopback.
+    local_host = "127.0.0.1" if args.host in ("0.0.0.0", "", "::") else args.host  # noqa: S104 - compared, not bound
+    if ":" in local_host:
+        local_host = f"[{local_host}]"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "url").write_text(f"http://{local_host}:{args.port}\n")
     relay = [sys.executable, "-m", "relay_api.cli"]
     procs = [
         subprocess.Popen([*relay, "serve", "--host", args.host, "--port", str(args.port)], env=env),  # noqa: S603
@@ -129,10 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dev.add_argument("--redis-port", type=int, default=None)
     dev.set_defaults(func=_dev)
-
-    from relay_api.token_cli import add_token_commands
-
-    add_token_commands(sub)
+    # `relay token|tokens` and every other client command live in relay_client.cli (the `relay`
+    # console script), which hands serve/worker/dev to this module.
     return parser
 
 

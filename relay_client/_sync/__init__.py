@@ -1,0 +1,1 @@
+"""The sync client, generated from `relay_client/_async` by scripts/unasync.py (edit the async one)."""
