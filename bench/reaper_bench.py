@@ -28,12 +28,10 @@ from redis.asyncio import Redis
 
 from relay_api.embedded import EmbeddedRedis
 from relay_model import keys
-from relay_model.agents import AgentStore, RegisterAgentInput
+from relay_model.agents.agents import AgentStore, RegisterAgentInput
 from relay_model.clock import now_ms
 from relay_model.connection import connect
-from relay_model.reaper import reap_once
-from relay_model.relay import Relay
-from relay_model.scripts import source
+from relay_model.relay import Relay, reap_once
 from relay_model.settings import Settings
 
 PIPELINE = 2000
@@ -56,7 +54,7 @@ async def register_agents(relay: Relay, count: int) -> list[str]:
     ids = [f"bench-{i:06d}" for i in range(count)]
     recorder = _Recorder()
     store = AgentStore(relay.redis, recorder, event_maxlen=relay.settings.event_stream_maxlen)  # type: ignore[arg-type]
-    sha = await relay.redis.script_load(source("agent_register"))
+    sha = await relay.redis.script_load(relay.scripts.source("agent_register"))
     for start in range(0, count, PIPELINE):
         recorder.calls.clear()
         for agent_id in ids[start : start + PIPELINE]:

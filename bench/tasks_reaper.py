@@ -16,14 +16,14 @@ import time
 from pathlib import Path
 
 from relay_api.embedded import EmbeddedRedis
-from relay_model.agents import RegisterAgentInput, SessionGuard
+from relay_model.agents.agents import RegisterAgentInput, SessionGuard
 from relay_model.clock import now_ms
 from relay_model.connection import connect
 from relay_model.reaper import ReapReport
 from relay_model.relay import Relay
 from relay_model.settings import Settings
-from relay_model.tasks import NewTask
-from relay_model.work_reaper import release_expired_task_claims, release_orphaned_tasks
+from relay_model.tasks.reaper import release_expired_task_claims, release_orphaned_tasks
+from relay_model.tasks.tasks import NewTask
 
 AGENTS = 1000
 

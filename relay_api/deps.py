@@ -9,7 +9,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 
 from relay_api.auth import Principal, principal_of
-from relay_model.agents import SessionGuard
+from relay_model.agents.agents import SessionGuard
 from relay_model.relay import Relay
 
 

@@ -13,11 +13,11 @@ from typing import Any
 
 from relay_api.auth import Principal
 from relay_model import keys
+from relay_model.agents.orchestrators import agent_id_for
+from relay_model.auth.roles import AGENT, ORCHESTRATOR
 from relay_model.errors import Forbidden
-from relay_model.messages import Message
-from relay_model.orchestrators import agent_id_for
+from relay_model.messages.messages import Message
 from relay_model.relay import Relay
-from relay_model.roles import AGENT, ORCHESTRATOR
 
 
 def bound_to_one(principal: Principal) -> bool:

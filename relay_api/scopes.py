@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from relay_model.roles import ROLES
+from relay_model.auth.roles import ROLES
 
 AREAS: Final = (
     "agents",

@@ -14,10 +14,10 @@ from typing import TypeVar
 
 from relay_api.auth import Principal
 from relay_api.scopes import role_scopes
+from relay_model.auth.roles import ROLES
+from relay_model.auth.tokens import TokenStore
 from relay_model.errors import RateLimited, Unauthorized
-from relay_model.roles import ROLES
 from relay_model.settings import Settings
-from relay_model.tokens import TokenStore
 
 log = logging.getLogger("relay.auth")
 

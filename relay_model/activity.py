@@ -8,11 +8,11 @@ import msgspec
 from msgspec import Meta
 from redis.asyncio import Redis
 
-from . import keys
-from .base import Input, Model
-from .clock import now_ms
-from .scripts import Scripts
-from .validation import ActivityKind, Id, JsonObject, NonNegativeInt, ShortText, check_json_size
+from relay_model import keys
+from relay_model.base import Input, Model
+from relay_model.clock import now_ms
+from relay_model.scripts import Scripts
+from relay_model.validation import ActivityKind, Id, JsonObject, NonNegativeInt, ShortText, check_json_size
 
 # Filtered listings examine at most this many entries, so a rare filter stays cheap.
 LIST_SCAN_BUDGET = 5000
@@ -117,3 +117,30 @@ class ActivityStore:
             ["" if before is None else before, limit, kind_filter, "" if since is None else since, LIST_SCAN_BUDGET],
         )
         return _decode_list("[" + ",".join(raws) + "]") if raws else []
+
+
+def state_activity(
+    title: str,
+    *,
+    client_id: str,
+    icon: str,
+    view: str,
+    body: str = "",
+    meta: str | None = None,
+    agent_id: str | None = None,
+    metadata: JsonObject | None = None,
+) -> ActivityInput:
+    """A `state` entry: the audit line a registration, a control request, a recipe start or stop, or a
+    reaper pass leaves in the feed (agent status changes write theirs in Lua: `audit_agent_state` in
+    lua/_prelude.lua). `client_id` makes a retried request record it once."""
+    return ActivityInput(
+        kind="state",
+        title=title,
+        body=body,
+        meta=meta,
+        icon=icon,
+        view=view,
+        agent_id=agent_id,
+        metadata=metadata,
+        client_id=client_id,
+    )

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import msgspec
 from redis.asyncio import Redis
 
-from . import keys
-from .scripts import Scripts
+from relay_model import keys
+from relay_model.scripts import Scripts
 
 _json = msgspec.json.Encoder()
 

@@ -3,7 +3,9 @@
 Every key is `relay:{<group>}:<kind>[:<id>]`. The braces are a Redis Cluster hash tag: all keys of
 one group hash to one slot, so a Lua script that touches several keys of its group stays legal on a
 cluster. Scripts whose keys depend on data (fan-out to the members of a tag, say) build them from
-the group prefix handed to them in ARGV, which keeps them inside the same slot.
+key prefixes built here and written into the script's source when it is loaded (the `$NAME$`
+templates of each package's `LuaBundle`, see `relay_model.scripts`), which keeps them inside the
+same slot.
 
 Groups:
 - `bus`   agents, orchestrators, messages, inboxes, claims, channels, bindings, pairs, activity

@@ -7,8 +7,8 @@ from typing import Any
 import msgspec
 from redis.asyncio import Redis
 
-from . import keys
-from .clock import now_ms
+from relay_model import keys
+from relay_model.clock import now_ms
 
 # A worker heartbeats every WORKER_HEARTBEAT_S; it counts as alive while its last beat is younger
 # than WORKER_ALIVE_S. Entries older than WORKER_FORGET_S are dropped (a SIGKILLed worker never

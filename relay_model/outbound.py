@@ -18,16 +18,13 @@ import ipaddress
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from typing import Any
 
 import httpx
 import msgspec
 
-from .errors import Invalid, UpstreamFailed
-
-if TYPE_CHECKING:
-    from .settings import Settings
+from relay_model.errors import Invalid, UpstreamFailed
+from relay_model.settings import Settings, url_problem
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -148,11 +145,8 @@ class OutboundResponse:
 
 
 def check_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        raise Invalid("only http and https URLs are allowed")
-    if not parts.hostname:
-        raise Invalid("URL has no host")
+    if problem := url_problem(url):
+        raise Invalid(problem)
     return url
 
 

@@ -1,26 +1,22 @@
-"""The reaper: one pass over everything that expired, shared by the worker and `POST /api/system/reap`.
+"""The reaper runner: one pass over everything that expired, shared by the worker and `POST /api/system/reap`.
 
-This module is the one place that knows what a pass does: `STEPS`, the registry of steps.
+What a pass does, and in which order, is one list: `relay_model.relay.REAP_STEPS`. Each step lives in
+the package of its domain (`<package>/reaper.py`) and names what it uses of the relay as a Protocol;
+this module holds what they share: the report, `ReapStep`, `drain` and `run_pass`.
 
-- A domain adds its expiry with `@register_step("<area>.<what>", order=N)` in its own module, and
-  `relay.py` imports that module, so every process that builds a `Relay` runs the same steps.
-- Steps run in `order` (then registration order). Bands, following the seed's `postSystemReap`:
-  10 message claims, 20 task claims, 30 command ttl, 40 agents (stale, then offline), 45 orphaned
-  tasks (after agents went offline, so their tasks are freed in the same pass), 50 orchestrators,
-  60 pair timeouts, 90 pool bindings (after agents went offline), 100 the rest.
+- The order follows the seed's `postSystemReap`: message claims, task claims, command ttl, agents
+  (stale, then offline), orphaned tasks (after agents went offline, so their tasks are freed in the
+  same pass), orchestrators, pair timeouts, pool slots (after agents went offline), then the rest.
 - A step reads only what is due (deadlines live in sorted sets: `ZRANGEBYSCORE … LIMIT`), changes
   each item with a compare-and-set Lua script that re-checks the item's own record, and appends the
   ids it changed to the report. `drain` loops batches until one comes back short (at most
   `DRAIN_MAX_BATCHES`), so the cost of a pass grows with what expired, not with what exists, is
-  bounded after an outage, and no single Lua call blocks Redis for long.
+  bounded after an outage, and no single Lua call blocks Redis for long. (The scan itself is
+  `reap_due` in lua/_prelude.lua.)
 - Every transition is atomic per item and idempotent, so two passes running at once (two workers,
   or a worker and the API) never act on one expiry twice, and a pass killed midway leaves only whole
   transitions behind; the next pass does the rest.
 - A step that fails is logged and the others still run.
-
-Registered today: `bus_reaper.py` (message claims, agents stale → offline), `commands.py` (ttl expiry,
-purge of old final commands), `orchestrators.py` (stale → offline), `work_reaper.py` (task claims,
-orphaned tasks, pair timeouts, pool slots), `automations.py` (abandoned runs), `recipe_runner.py`.
 """
 
 from __future__ import annotations
@@ -28,17 +24,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Generic, TypeVar
 
 import msgspec
 
-from .activity import ActivityInput
-from .clock import now_ms
-
-if TYPE_CHECKING:
-    from .relay import Relay
+from relay_model.activity import ActivityStore, state_activity
+from relay_model.clock import now_ms
 
 log = logging.getLogger("relay.reaper")
 
@@ -92,30 +85,16 @@ class PassReport(ReapReport, kw_only=True, rename="camel"):
         return {name: len(value) for name, value in self.ids().items()}
 
 
-# Steps may annotate their report parameter as ReapReport or PassReport; both are accepted.
-ReapStepFn = Callable[["Relay", int, PassReport], Awaitable[None]]
+Context = TypeVar("Context")
 
 
 @dataclass(frozen=True, slots=True)
-class ReapStep:
+class ReapStep(Generic[Context]):
+    """One step of a pass: `run(relay, now, report)`. A step may annotate its report as ReapReport
+    or PassReport, and its relay as the Protocol of what it uses."""
+
     name: str
-    run: ReapStepFn
-    order: int = 100
-
-
-STEPS: list[ReapStep] = []
-
-
-def register_step(name: str, *, order: int = 100) -> Callable[[ReapStepFn], ReapStepFn]:
-    """Decorator: add a step to every reaper pass (once, even if the module is imported again)."""
-
-    def wrap(fn: ReapStepFn) -> ReapStepFn:
-        if not any(step.name == name for step in STEPS):
-            STEPS.append(ReapStep(name, fn, order))
-            STEPS.sort(key=lambda step: step.order)  # stable: equal orders keep registration order
-        return fn
-
-    return wrap
+    run: Callable[[Context, int, PassReport], Awaitable[None]]
 
 
 async def drain(
@@ -139,8 +118,16 @@ async def drain(
     return changed
 
 
-async def reap_once(relay: Relay, *, now: int | None = None, audit: bool = True, audit_idle: bool = True) -> PassReport:
-    """Run every step once.
+async def run_pass(
+    relay: Context,
+    steps: Sequence[ReapStep[Context]],
+    activity: ActivityStore,
+    *,
+    now: int | None = None,
+    audit: bool = True,
+    audit_idle: bool = True,
+) -> PassReport:
+    """Run every step once, in order.
 
     `audit` writes the seed's "Maintenance reaper run" activity entry; with `audit_idle=False` it is
     written only when the pass released or reaped something (the worker's periodic passes: an entry
@@ -148,20 +135,19 @@ async def reap_once(relay: Relay, *, now: int | None = None, audit: bool = True,
     """
     at = now if now is not None else now_ms()
     report = PassReport()
-    for step in STEPS:
+    for step in steps:
         try:
             await step.run(relay, at, report)
         except Exception:
             log.exception("reaper step %s failed", step.name)
     if audit and (audit_idle or not report.empty()):
-        await relay.activity.add(
-            ActivityInput(
-                kind="state",
-                title="Maintenance reaper run",
+        await activity.add(
+            state_activity(
+                "Maintenance reaper run",
+                client_id=f"server-system-reap-{at}",
                 body=report.summary(),
                 icon="ti-broom",
                 view="activity",
-                client_id=f"server-system-reap-{at}",
             )
         )
     return report

@@ -1,23 +1,33 @@
-"""Lua scripts: loaded once from `lua/*.lua` with the shared prelude, registered once per client.
+"""Lua scripts: each package's `lua/*.lua`, loaded with the shared prelude and registered once per client.
 
-Scripts take their fixed keys in KEYS. Keys that depend on data (the inbox of each member of a
-tag, say) are built inside the script from key prefixes that are written into the source at load
-time from `relay_model.keys` (the `$NAME$` markers), so keys.py stays the one place that knows the
-layout and every such key shares the group's hash tag.
+A package hands its scripts over as a `LuaBundle`: the package whose `lua/` folder holds them, and
+the key templates they use. The composition root (`relay_model.relay`) lists every bundle and
+builds one `Scripts` from them; nothing registers a script or a template by being imported.
+
+Scripts take their fixed keys in KEYS. Keys that depend on data (the inbox of each member of a tag,
+say) are built inside the script from key prefixes that are written into the source at load time
+from `relay_model.keys` (the `$NAME$` markers), so keys.py stays the one place that knows the layout
+and every such key shares the group's hash tag.
+
+Every script gets `relay_model/lua/_prelude.lua` prepended. A package's other `lua/_<name>.lua`
+files are its libraries: a script of that package that says `--[[include:<name>]]` on a line of its
+own gets the library, its templates filled in, in place of that marker (unreplaced, the marker is a
+plain Lua comment).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from functools import cache
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from importlib import resources
+from importlib.abc import Traversable
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
-from . import keys
-from .errors import Conflict, Forbidden, Invalid, NotFound, RelayError, Unprocessable
+from relay_model import keys
+from relay_model.errors import Conflict, Forbidden, Invalid, NotFound, RelayError, Unprocessable
 
 _ERRORS: dict[str, type[RelayError]] = {
     "400": Invalid,
@@ -27,55 +37,83 @@ _ERRORS: dict[str, type[RelayError]] = {
     "422": Unprocessable,
 }
 
-# Marker -> key prefix. Domain modules add theirs with `register_templates` at import time.
-TEMPLATES: dict[str, str] = {
+PRELUDE = "_prelude.lua"
+
+
+@dataclass(frozen=True, slots=True)
+class LuaBundle:
+    """The scripts in `<package>/lua/` and the key templates (marker -> key prefix) they use."""
+
+    package: str
+    templates: Mapping[str, str] = field(default_factory=dict)
+
+    def folder(self) -> Traversable:
+        return resources.files(self.package) / "lua"
+
+
+# The prelude's own templates; the scripts of every bundle get them.
+PRELUDE_TEMPLATES: Mapping[str, str] = {
     "__EVENTS_CHANNEL__": keys.EVENTS_CHANNEL,
-    "$AGENT$": keys.agent(""),
     "$AGENTS_BY_STATUS$": keys.agents_by("status", ""),
-    "$AGENTS_BY_TAG$": keys.agents_by("tag", ""),
-    "$AGENTS_BY_CAP$": keys.agents_by("cap", ""),
-    "$AGENTS_BY_LABEL$": keys.agents_by("label", ""),
-    "$AGENTS_BY_KIND$": keys.agents_by("kind", ""),
-    "$MESSAGE$": keys.message(""),
-    "$MESSAGES_BY_FROM$": keys.messages_by("from", ""),
-    "$MESSAGES_BY_TO$": keys.messages_by("to", ""),
-    "$MESSAGES_BY_KIND$": keys.messages_by("kind", ""),
-    "$MESSAGES_BY_CHANNEL$": keys.messages_by("channel", ""),
-    "$INBOX$": keys.inbox(""),
     "$ACTIVITY$": keys.activity(""),
     "$ACTIVITY_BY_KIND$": keys.activity_by("kind", ""),
     "$ACTIVITY_BY_AGENT$": keys.activity_by("agent", ""),
     "$ACTIVITY_CLIENT$": keys.activity_client(""),
 }
 
-
-def register_templates(extra: dict[str, str]) -> None:
-    TEMPLATES.update(extra)
-    source.cache_clear()
+# The scripts of this folder (the activity feed, the event log) need only the prelude's templates.
+PLUMBING = LuaBundle("relay_model")
 
 
-@cache
-def source(name: str) -> str:
-    lua = resources.files("relay_model") / "lua"
-    text = (lua / "_prelude.lua").read_text() + "\n" + (lua / f"{name}.lua").read_text()
-    for marker, value in TEMPLATES.items():
+def _fill(text: str, templates: Mapping[str, str]) -> str:
+    for marker, value in templates.items():
         text = text.replace(marker, value)
-    if "$" in text.replace("'$'", ""):
-        unknown = [part.split("$")[0] for part in text.split("$")[1::2]]
-        raise RuntimeError(f"lua script {name} has unknown key templates: {unknown}")
     return text
 
 
-def _names() -> list[str]:
-    lua = resources.files("relay_model") / "lua"
-    return sorted(p.name[:-4] for p in lua.iterdir() if p.name.endswith(".lua") and not p.name.startswith("_"))
+def load_bundle(bundle: LuaBundle) -> dict[str, str]:
+    """Every script of the bundle: name -> the source Redis runs (prelude, libraries and templates applied)."""
+    templates = {**PRELUDE_TEMPLATES, **bundle.templates}
+    prelude = (PLUMBING.folder() / PRELUDE).read_text()
+    files = sorted((p for p in bundle.folder().iterdir() if p.name.endswith(".lua")), key=lambda p: p.name)
+    libraries = {
+        f"--[[include:{p.name[1:-4]}]]": _fill(p.read_text(), templates)
+        for p in files
+        if p.name.startswith("_") and p.name != PRELUDE
+    }
+    sources: dict[str, str] = {}
+    for path in files:
+        if path.name.startswith("_"):
+            continue
+        name = path.name[:-4]
+        text = prelude + "\n" + path.read_text()
+        for marker, library in libraries.items():
+            text = text.replace(marker, library)
+        text = _fill(text, templates)
+        if "$" in text.replace("'$'", ""):
+            unknown = [part.split("$")[0] for part in text.split("$")[1::2]]
+            raise RuntimeError(f"lua script {bundle.package}/lua/{name} has unknown key templates: {unknown}")
+        sources[name] = text
+    return sources
 
 
 class Scripts:
-    """Every script registered on one client; `await scripts.run(name, keys, args)` calls one."""
+    """The scripts of the given bundles, registered on one client; `await scripts.run(name, keys, args)` calls one."""
 
-    def __init__(self, redis: Redis) -> None:
-        self._scripts: dict[str, AsyncScript] = {name: redis.register_script(source(name)) for name in _names()}
+    def __init__(self, redis: Redis, bundles: Sequence[LuaBundle]) -> None:
+        self._sources: dict[str, str] = {}
+        for bundle in bundles:
+            for name, text in load_bundle(bundle).items():
+                if name in self._sources:
+                    raise RuntimeError(f"lua script {name} is in two bundles (the second: {bundle.package})")
+                self._sources[name] = text
+        self._scripts: dict[str, AsyncScript] = {
+            name: redis.register_script(text) for name, text in self._sources.items()
+        }
+
+    def source(self, name: str) -> str:
+        """The text Redis runs for one script (for tools that load it themselves)."""
+        return self._sources[name]
 
     async def run(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
         return await self._scripts[name](keys=list(keys), args=list(args))

@@ -1,15 +1,150 @@
 """Settings read once from the environment; shared by API nodes and workers.
 
-Every variable is documented in the README's configuration table.
+Every variable is documented in the README's configuration table. This module imports nothing of
+the relay (every package may read settings), so the values it holds are plain: numbers, strings,
+the per-role rate limits and the configured integrations (`Integration`, read from
+`AGENT_RELAY_INTEGRATIONS` / `AGENT_RELAY_INTEGRATIONS_FILE`). Each default is written once, as the
+field's default; `from_env` falls back to it.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import urlsplit
 
-from .integrations import Integration, load_integrations
-from .roles import DEFAULT_RATE_PER_MINUTE, ROLES
+import msgspec
+import yaml
+
+# Requests per token per minute, per role, across all nodes (0 = unlimited). High enough that an agent
+# polling its inbox every second and heartbeating stays far below; an orchestrator speaks for many
+# agents. The roles are relay_model.auth.roles.ROLES (a test keeps the two in step).
+DEFAULT_RATE_PER_MINUTE: Final[dict[str, int]] = {
+    "admin": 0,
+    "operator": 3000,
+    "orchestrator": 6000,
+    "agent": 1200,
+    "integration": 1200,
+    "viewer": 1200,
+}
+
+
+# --- integrations ---------------------------------------------------------------------------------
+# Operator-configured tokens for external systems (alerting, CI, chat bridges), the same list on every
+# node, from `AGENT_RELAY_INTEGRATIONS` (a JSON array) or `AGENT_RELAY_INTEGRATIONS_FILE` (the same as
+# YAML or JSON):
+#
+#     - name: pagerduty              # [A-Za-z0-9._-], unique; becomes the task `source`
+#       token: "…"                   # the integration's bearer token (at least 16 characters)
+#       scopes: [tasks:write]        # empty = every integration scope
+#       targets: [backend, "channel:alerts"]   # allowed `target` values; empty = any
+#       channels: [alerts]           # allowed channels; empty = any
+#       callbackUrl: https://…       # optional: task changes are POSTed here
+#       secret: "…"                  # optional HMAC key for callbacks (defaults to the token)
+#
+# What the relay does with them is in relay_model.integrations (and the matching rules below are the
+# seed's `hasIntegrationScope` and `isIntegrationAllowed`).
+
+INTEGRATION_NAME_RE: Final = re.compile(r"^[A-Za-z0-9._-]{1,80}$")
+MIN_INTEGRATION_TOKEN_CHARS: Final = 16
+
+
+class Integration(msgspec.Struct, kw_only=True, rename="camel", frozen=True):
+    name: str
+    token: str
+    scopes: tuple[str, ...] = ()
+    targets: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    callback_url: str | None = None
+    secret: str | None = None
+
+    @property
+    def signing_key(self) -> bytes:
+        return (self.secret or self.token).encode()
+
+    def has_scope(self, scope: str) -> bool:
+        """The seed's hasIntegrationScope: no scopes configured means every scope."""
+        return not self.scopes or scope in self.scopes or "*" in self.scopes
+
+    def allows(self, *, target: str, channel: str | None) -> bool:
+        """The seed's isIntegrationAllowed."""
+        if self.targets and target not in self.targets:
+            return False
+        return not (self.channels and channel and channel not in self.channels)
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` is not an http(s) URL with a host, or None: the one rule for configured callback URLs
+    and for every outbound request (`relay_model.outbound.check_url`)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return "only http and https URLs are allowed"
+    if not parts.hostname:
+        return "URL has no host"
+    return None
+
+
+def parse_integrations(raw: Any, origin: str) -> tuple[Integration, ...]:
+    """Validate a decoded list of integration objects; errors name the origin and the entry."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ValueError(f"{origin}: expected a list of integrations")
+    out: list[Integration] = []
+    names: set[str] = set()
+    tokens: set[str] = set()
+    for i, item in enumerate(raw):
+        where = f"{origin}: integration #{i + 1}"
+        try:
+            integ = msgspec.convert(item, Integration)
+        except msgspec.ValidationError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+        if not INTEGRATION_NAME_RE.match(integ.name):
+            raise ValueError(f"{where}: name must be 1-80 characters of A-Z a-z 0-9 . _ -")
+        if len(integ.token) < MIN_INTEGRATION_TOKEN_CHARS:
+            raise ValueError(f"{where} ({integ.name}): token must be at least {MIN_INTEGRATION_TOKEN_CHARS} characters")
+        if integ.callback_url is not None and (problem := url_problem(integ.callback_url)):
+            raise ValueError(f"{where} ({integ.name}): callbackUrl: {problem}")
+        if integ.name in names:
+            raise ValueError(f"{where}: duplicate name {integ.name}")
+        if integ.token in tokens:
+            raise ValueError(f"{where} ({integ.name}): token is used by another integration")
+        names.add(integ.name)
+        tokens.add(integ.token)
+        out.append(integ)
+    return tuple(out)
+
+
+def load_integrations() -> tuple[Integration, ...]:
+    inline = os.environ.get("AGENT_RELAY_INTEGRATIONS", "").strip()
+    path = os.environ.get("AGENT_RELAY_INTEGRATIONS_FILE", "").strip()
+    if inline and path:
+        raise ValueError("set AGENT_RELAY_INTEGRATIONS or AGENT_RELAY_INTEGRATIONS_FILE, not both")
+    if inline:
+        try:
+            return parse_integrations(json.loads(inline), "AGENT_RELAY_INTEGRATIONS")
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"AGENT_RELAY_INTEGRATIONS is not valid JSON: {exc}") from None
+    if path:
+        try:
+            text = Path(path).read_text()
+        except OSError as exc:
+            raise ValueError(f"AGENT_RELAY_INTEGRATIONS_FILE {path}: {exc}") from None
+        try:
+            data = yaml.safe_load(text)  # YAML is a superset of JSON: both formats load here
+        except yaml.YAMLError as exc:
+            raise ValueError(f"AGENT_RELAY_INTEGRATIONS_FILE {path}: {exc}") from None
+        if isinstance(data, dict) and "integrations" in data:
+            data = data["integrations"]
+        return parse_integrations(data, path)
+    return ()
+
+
+# --- environment readers --------------------------------------------------------------------------
 
 
 def _float(name: str, default: float) -> float:
@@ -51,10 +186,9 @@ def _flag(name: str) -> bool:
     return _str(name).lower() in ("1", "true", "yes", "on")
 
 
-def _rate_limits() -> dict[str, int]:
+def _rate_limits(defaults: dict[str, int]) -> dict[str, int]:
     return {
-        role: _count(f"AGENT_RELAY_RATE_LIMIT_{role.upper()}_PER_MINUTE", DEFAULT_RATE_PER_MINUTE[role])
-        for role in ROLES
+        role: _count(f"AGENT_RELAY_RATE_LIMIT_{role.upper()}_PER_MINUTE", value) for role, value in defaults.items()
     }
 
 
@@ -109,40 +243,43 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
+        d = cls()  # the defaults, written once above
         return cls(
-            redis_url=_str("REDIS_URL", "redis://127.0.0.1:6379/0"),
-            queue_redis_url=_str("AGENT_RELAY_QUEUE_REDIS_URL"),
-            admin_token=_str("AGENT_RELAY_ADMIN_TOKEN"),
-            max_body_bytes=_int("AGENT_RELAY_MAX_BODY_BYTES", 1024 * 1024),
-            stale_after_s=_float("AGENT_RELAY_STALE_AFTER_S", 60.0),
-            offline_after_s=_float("AGENT_RELAY_OFFLINE_AFTER_S", 300.0),
-            reap_interval_s=_float("AGENT_RELAY_REAP_INTERVAL_S", 5.0),
-            claim_ttl_ms=_int("AGENT_RELAY_CLAIM_TTL_MS", 5 * 60 * 1000),
-            event_stream_maxlen=_int("AGENT_RELAY_EVENT_RETENTION", 10_000),
-            sse_keepalive_s=_float("AGENT_RELAY_SSE_KEEPALIVE_S", 15.0),
-            sse_client_queue=_int("AGENT_RELAY_SSE_CLIENT_QUEUE", 1000),
-            host_base_dir=_str("AGENT_RELAY_HOST_BASE_DIR") or os.path.expanduser("~"),
-            user_recipes_dir=_str("AGENT_RELAY_RECIPES_DIR"),
-            data_dir=_str("AGENT_RELAY_DATA_DIR"),
-            reap_batch_size=_int("AGENT_RELAY_REAP_BATCH", 200),
-            automation_misfire_grace_ms=_int("AGENT_RELAY_AUTOMATION_MISFIRE_GRACE_MS", 10_000),
-            command_default_ttl_ms=max(0, int(_str("AGENT_RELAY_COMMAND_DEFAULT_TTL_MS") or 0)),
-            command_retention_s=_float("AGENT_RELAY_COMMAND_RETENTION_S", 7 * 24 * 3600.0),
-            connector_wait_s=_float("AGENT_RELAY_CONNECTOR_WAIT_S", 10.0),
+            redis_url=_str("REDIS_URL", d.redis_url),
+            queue_redis_url=_str("AGENT_RELAY_QUEUE_REDIS_URL", d.queue_redis_url),
+            admin_token=_str("AGENT_RELAY_ADMIN_TOKEN", d.admin_token),
+            max_body_bytes=_int("AGENT_RELAY_MAX_BODY_BYTES", d.max_body_bytes),
+            stale_after_s=_float("AGENT_RELAY_STALE_AFTER_S", d.stale_after_s),
+            offline_after_s=_float("AGENT_RELAY_OFFLINE_AFTER_S", d.offline_after_s),
+            reap_interval_s=_float("AGENT_RELAY_REAP_INTERVAL_S", d.reap_interval_s),
+            claim_ttl_ms=_int("AGENT_RELAY_CLAIM_TTL_MS", d.claim_ttl_ms),
+            event_stream_maxlen=_int("AGENT_RELAY_EVENT_RETENTION", d.event_stream_maxlen),
+            sse_keepalive_s=_float("AGENT_RELAY_SSE_KEEPALIVE_S", d.sse_keepalive_s),
+            sse_client_queue=_int("AGENT_RELAY_SSE_CLIENT_QUEUE", d.sse_client_queue),
+            host_base_dir=_str("AGENT_RELAY_HOST_BASE_DIR") or d.host_base_dir,
+            user_recipes_dir=_str("AGENT_RELAY_RECIPES_DIR", d.user_recipes_dir),
+            data_dir=_str("AGENT_RELAY_DATA_DIR", d.data_dir),
+            reap_batch_size=_int("AGENT_RELAY_REAP_BATCH", d.reap_batch_size),
+            automation_misfire_grace_ms=_int("AGENT_RELAY_AUTOMATION_MISFIRE_GRACE_MS", d.automation_misfire_grace_ms),
+            command_default_ttl_ms=max(0, int(_str("AGENT_RELAY_COMMAND_DEFAULT_TTL_MS") or d.command_default_ttl_ms)),
+            command_retention_s=_float("AGENT_RELAY_COMMAND_RETENTION_S", d.command_retention_s),
+            connector_wait_s=_float("AGENT_RELAY_CONNECTOR_WAIT_S", d.connector_wait_s),
             integrations=load_integrations(),
-            integration_rate_limit_per_minute=_int("AGENT_RELAY_INTEGRATION_RATE_LIMIT_PER_MINUTE", 120),
-            callback_timeout_s=_float("AGENT_RELAY_CALLBACK_TIMEOUT_S", 10.0),
-            callback_max_attempts=_int("AGENT_RELAY_CALLBACK_MAX_ATTEMPTS", 8),
-            callback_backoff_ms=_int("AGENT_RELAY_CALLBACK_BACKOFF_MS", 1000),
-            callback_backoff_max_ms=_int("AGENT_RELAY_CALLBACK_BACKOFF_MAX_MS", 300_000),
-            pair_ttl_ms=_int("AGENT_RELAY_PAIR_TTL_MS", 10 * 60 * 1000),
-            callback_retention=_int("AGENT_RELAY_CALLBACK_RETENTION", 10_000),
-            token_secret=_str("AGENT_RELAY_TOKEN_SECRET"),
-            token_secret_previous=_str("AGENT_RELAY_TOKEN_SECRET_PREVIOUS"),
-            token_default_ttl_s=_int("AGENT_RELAY_TOKEN_DEFAULT_TTL_S", 90 * 24 * 3600),
-            token_max_ttl_s=_int("AGENT_RELAY_TOKEN_MAX_TTL_S", 366 * 24 * 3600),
-            rate_limits=_rate_limits(),
-            sse_max_per_token=_count("AGENT_RELAY_SSE_MAX_PER_TOKEN", 20),
+            integration_rate_limit_per_minute=_int(
+                "AGENT_RELAY_INTEGRATION_RATE_LIMIT_PER_MINUTE", d.integration_rate_limit_per_minute
+            ),
+            callback_timeout_s=_float("AGENT_RELAY_CALLBACK_TIMEOUT_S", d.callback_timeout_s),
+            callback_max_attempts=_int("AGENT_RELAY_CALLBACK_MAX_ATTEMPTS", d.callback_max_attempts),
+            callback_backoff_ms=_int("AGENT_RELAY_CALLBACK_BACKOFF_MS", d.callback_backoff_ms),
+            callback_backoff_max_ms=_int("AGENT_RELAY_CALLBACK_BACKOFF_MAX_MS", d.callback_backoff_max_ms),
+            pair_ttl_ms=_int("AGENT_RELAY_PAIR_TTL_MS", d.pair_ttl_ms),
+            callback_retention=_int("AGENT_RELAY_CALLBACK_RETENTION", d.callback_retention),
+            token_secret=_str("AGENT_RELAY_TOKEN_SECRET", d.token_secret),
+            token_secret_previous=_str("AGENT_RELAY_TOKEN_SECRET_PREVIOUS", d.token_secret_previous),
+            token_default_ttl_s=_int("AGENT_RELAY_TOKEN_DEFAULT_TTL_S", d.token_default_ttl_s),
+            token_max_ttl_s=_int("AGENT_RELAY_TOKEN_MAX_TTL_S", d.token_max_ttl_s),
+            rate_limits=_rate_limits(d.rate_limits),
+            sse_max_per_token=_count("AGENT_RELAY_SSE_MAX_PER_TOKEN", d.sse_max_per_token),
             outbound_block_private=_flag("AGENT_RELAY_OUTBOUND_BLOCK_PRIVATE"),
-            outbound_allow_cidrs=_str("AGENT_RELAY_OUTBOUND_ALLOW_CIDRS"),
+            outbound_allow_cidrs=_str("AGENT_RELAY_OUTBOUND_ALLOW_CIDRS", d.outbound_allow_cidrs),
         )

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Final, Literal, get_args
 import msgspec
 from msgspec import Meta
 
-from .errors import Invalid
+from relay_model.errors import Invalid
 
 AgentStatus = Literal["online", "idle", "busy", "stale", "offline"]
 AgentKind = Literal["provider", "channel", "orchestrator", "system", "user"]
@@ -39,6 +39,10 @@ TagList = Annotated[list[Tag], Meta(max_length=MAX_LIST_ITEMS)]
 PositiveInt = Annotated[int, Meta(ge=1, le=MAX_SAFE_INT)]
 NonNegativeInt = Annotated[int, Meta(ge=0, le=MAX_SAFE_INT)]
 JsonObject = dict[str, Any]
+# A time to live (task claims, pairs). Deadlines are computed in Lua doubles and printed with 14
+# significant digits: keep them exact.
+MAX_TTL_MS: Final = 30 * 24 * 3600 * 1000
+TtlMs = Annotated[int, Meta(ge=1, le=MAX_TTL_MS)]
 
 _encoder = msgspec.json.Encoder()
 
@@ -90,3 +94,11 @@ def parse_limit(raw: str | None, default: int, hi: int = 500) -> int:
 
 def parse_since(raw: str | None) -> int | None:
     return parse_query_int(raw, field="since", lo=0, hi=MAX_SAFE_INT, text="since must be a non-negative integer")
+
+
+def required_text(value: str, field: str) -> str:
+    """The value without surrounding blanks; `<field> required` when nothing is left."""
+    text = value.strip()
+    if not text:
+        raise Invalid(f"{field} required")
+    return text

@@ -8,7 +8,7 @@ from arq.connections import RedisSettings
 from arq.cron import CronJob, cron
 
 from relay_model import keys
-from relay_model.callbacks import DELIVERY_BUDGET_S
+from relay_model.integrations.callbacks import DELIVERY_BUDGET_S
 from relay_model.settings import Settings
 from relay_worker.jobs.automations import automations_tick
 from relay_worker.jobs.callbacks import deliver_callbacks
@@ -25,7 +25,7 @@ class WorkerSettings:
     functions: ClassVar[list[Any]] = []
     cron_jobs: ClassVar[list[CronJob]] = [
         *interval_ticks(reaper_tick, name="reaper", interval_s=SETTINGS.reap_interval_s, timeout_s=REAPER_TIMEOUT_S),
-        # Every replica ticks; each slot/event still runs once (relay_model.automation_dispatch).
+        # Every replica ticks; each slot/event still runs once (relay_model.flows.automation_dispatch).
         cron(automations_tick, second=set(range(60)), unique=False, timeout=30),
         # Integration callbacks; leases make overlapping runs on several replicas safe.
         # A run lasts at most the delivery budget plus one request timeout (CallbackStore.deliver_due).

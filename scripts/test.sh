@@ -10,4 +10,5 @@ if ! command -v redis-server >/dev/null 2>&1 && [ "$(id -u)" = "0" ] && command 
 fi
 .venv/bin/ruff check relay_model relay_api relay_worker relay_client tests bench scripts
 .venv/bin/mypy
+.venv/bin/lint-imports
 .venv/bin/python -m pytest "$@"

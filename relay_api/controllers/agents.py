@@ -10,7 +10,8 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from relay_api.deps import PrincipalDep, RelayDep, session_guard
 from relay_api.ownership import require_registration, require_self
-from relay_model.agents import BUILTIN_AGENTS, AgentCard, RegisterAgentInput
+from relay_api.responses import Ok
+from relay_model.agents.agents import BUILTIN_AGENTS, AgentCard, RegisterAgentInput
 from relay_model.base import Input
 from relay_model.errors import Invalid, NotFound
 from relay_model.validation import AgentKind, AgentStatus, Id, Label, NonNegativeInt, TagList
@@ -36,10 +37,6 @@ class LabelInput(Input):
 
 class TagsInput(Input):
     tags: TagList | None = None
-
-
-class Ok(msgspec.Struct):
-    ok: bool = True
 
 
 class AgentResult(msgspec.Struct, rename="camel"):

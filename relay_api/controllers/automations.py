@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-import msgspec
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from relay_api.deps import RelayDep
-from relay_model.automation_dispatch import DispatchResult, run_now
-from relay_model.automations import Automation, AutomationInput, AutomationRun
+from relay_api.responses import Ok
+from relay_model.automations.automations import Automation, AutomationInput, AutomationRun
 from relay_model.errors import NotFound
-
-
-class Ok(msgspec.Struct):
-    ok: bool = True
+from relay_model.flows.automation_dispatch import DispatchResult, run_now
 
 
 class AutomationController(Controller):

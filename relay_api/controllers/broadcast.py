@@ -18,7 +18,7 @@ from msgspec import Meta
 from relay_api.deps import RelayDep
 from relay_model.activity import ActivityInput
 from relay_model.base import Input
-from relay_model.messages import Message, SendMessageInput
+from relay_model.messages.messages import Message, SendMessageInput
 from relay_model.validation import JsonObject, Subject
 
 

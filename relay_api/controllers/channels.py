@@ -9,8 +9,10 @@ from litestar import Controller, Response, delete, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from relay_api.deps import RelayDep
+from relay_api.responses import Ok
 from relay_model.activity import ActivityInput
-from relay_model.channels import (
+from relay_model.errors import Conflict, NotFound
+from relay_model.messages.channels import (
     BindingInput,
     ChannelBinding,
     ChannelEventInput,
@@ -19,8 +21,7 @@ from relay_model.channels import (
     message_target_for,
     scoped_idempotency_key,
 )
-from relay_model.errors import Conflict, NotFound
-from relay_model.messages import Message, SendMessageInput
+from relay_model.messages.messages import Message, SendMessageInput
 from relay_model.validation import check_json_size
 
 
@@ -28,10 +29,6 @@ class ChannelEventResult(msgspec.Struct, rename="camel"):
     ok: bool
     channel_id: str
     messages: list[Message]
-
-
-class Ok(msgspec.Struct):
-    ok: bool = True
 
 
 class ChannelController(Controller):

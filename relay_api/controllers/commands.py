@@ -4,22 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import msgspec
 from litestar import Controller, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from relay_api.auth import Principal
 from relay_api.deps import PrincipalDep, RelayDep
 from relay_api.ownership import bound_to_one, require_command_party, require_self
-from relay_model.commands import Command, CommandStatus, CreateCommandInput, UpdateCommandInput
+from relay_api.responses import Ok
+from relay_model.commands.commands import Command, CommandStatus, CreateCommandInput, UpdateCommandInput
 from relay_model.errors import NotFound
 from relay_model.relay import Relay
 
 BODY_TEXT = {"body_error": "command body must be an object"}
-
-
-class Ok(msgspec.Struct):
-    ok: bool = True
 
 
 async def _require_party(principal: Principal, command_id: str, relay: Relay) -> None:

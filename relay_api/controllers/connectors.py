@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import msgspec
 from litestar import Controller, Response, delete, get, post, put
 from litestar.params import FromPath, JSONBody
 
 from relay_api.deps import RelayDep
-from relay_model.connectors import (
+from relay_api.responses import Ok
+from relay_model.commands.connectors import (
     Connector,
     ConnectorActionInput,
     ConnectorActionResult,
@@ -15,10 +15,6 @@ from relay_model.connectors import (
     ConnectorInput,
 )
 from relay_model.errors import NotFound
-
-
-class Ok(msgspec.Struct):
-    ok: bool = True
 
 
 class ConnectorController(Controller):

@@ -4,27 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import msgspec
 from litestar import Controller, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from relay_api.deps import PrincipalDep, RelayDep
 from relay_api.ownership import require_self, require_unbound
-from relay_model import control, directories
-from relay_model.commands import Command
-
-
-class SpawnAccepted(msgspec.Struct, rename="camel"):
-    ok: bool
-    orchestrator_id: str
-    provider: str
-    command: Command
-
-
-class ActionAccepted(msgspec.Struct, rename="camel"):
-    ok: bool
-    action: str
-    command: Command
+from relay_api.responses import ActionAccepted, SpawnAccepted
+from relay_model.agents import directories
+from relay_model.flows import control
 
 
 class AgentControlController(Controller):

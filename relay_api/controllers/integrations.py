@@ -11,22 +11,21 @@ from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from relay_api.auth import Authenticator, Principal, Resolver, principal_of
 from relay_api.deps import RelayDep
-from relay_model.callbacks import Delivery
 from relay_model.clock import now_ms
 from relay_model.errors import Forbidden, RateLimited, Unauthorized
-from relay_model.integration_events import channel_id_from_target, ingest, resolve_event_target
-from relay_model.integrations import (
+from relay_model.flows.integration_events import channel_id_from_target, ingest, resolve_event_target
+from relay_model.integrations.callbacks import Delivery
+from relay_model.integrations.config import (
     EVENT_SCOPE,
-    Integration,
     IntegrationEventInput,
     IntegrationSummary,
     count_request,
     find_by_token,
     summary,
 )
-from relay_model.messages import Message
-from relay_model.settings import Settings
-from relay_model.tasks import Task
+from relay_model.messages.messages import Message
+from relay_model.settings import Integration, Settings
+from relay_model.tasks.tasks import Task
 
 INTEGRATION_ROLE = "integration"
 # Every integration token may post events; its configured scopes add what else it may do.

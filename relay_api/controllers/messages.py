@@ -10,8 +10,9 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from relay_api.deps import PrincipalDep, RelayDep
 from relay_api.ownership import acting_agent, require_history_filter, require_message_access, require_self
+from relay_model.auth.roles import AGENT
 from relay_model.errors import Forbidden, NotFound
-from relay_model.messages import (
+from relay_model.messages.messages import (
     ClaimInput,
     CursorInput,
     Message,
@@ -20,7 +21,6 @@ from relay_model.messages import (
     SendMessageInput,
     decode_message,
 )
-from relay_model.roles import AGENT
 from relay_model.validation import MAX_SAFE_INT, MessageKind
 
 

@@ -10,28 +10,13 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from relay_api.deps import PrincipalDep, RelayDep
 from relay_api.ownership import require_orchestrator
-from relay_model import control, directories
-from relay_model.activity import ActivityInput
+from relay_api.responses import ActionAccepted, Ok, OrchestratorSpawnAccepted
+from relay_model.activity import state_activity
+from relay_model.agents import directories
+from relay_model.agents.orchestrators import HeartbeatInput, ManagedAgentsInput, Orchestrator, RegisterOrchestratorInput
 from relay_model.clock import now_ms
-from relay_model.commands import Command
 from relay_model.errors import NotFound
-from relay_model.orchestrators import HeartbeatInput, ManagedAgentsInput, Orchestrator, RegisterOrchestratorInput
-
-
-class Ok(msgspec.Struct):
-    ok: bool = True
-
-
-class SpawnAccepted(msgspec.Struct, rename="camel"):
-    ok: bool
-    orchestrator_id: str
-    command: Command
-
-
-class ActionAccepted(msgspec.Struct, rename="camel"):
-    ok: bool
-    action: str
-    command: Command
+from relay_model.flows import control
 
 
 class AgentsUpdated(msgspec.Struct, rename="camel"):
@@ -51,10 +36,9 @@ class OrchestratorController(Controller):
         require_orchestrator(principal, data.id)
         orch, created = await relay.orchestrators.upsert(data)
         await relay.activity.add(
-            ActivityInput(
+            state_activity(
+                "Orchestrator registered" if created else "Orchestrator reconnected",
                 client_id=f"server-orchestrator-{orch.id}-registered-{now_ms()}",
-                kind="state",
-                title="Orchestrator registered" if created else "Orchestrator reconnected",
                 body=orch.hostname,
                 meta=orch.id,
                 icon="ti-server",
@@ -122,12 +106,12 @@ class OrchestratorController(Controller):
         principal: PrincipalDep,
         orchestrator_id: FromPath[str],
         data: JSONBody[control.OrchestratorSpawnInput],
-    ) -> SpawnAccepted:
+    ) -> OrchestratorSpawnAccepted:
         """Send an `agent.spawn` command to this orchestrator (cwd defaults to its baseDir)."""
         require_orchestrator(principal, orchestrator_id)
         orch = await relay.orchestrators.require(orchestrator_id)
         command = await control.spawn_on(relay, orch, data)
-        return SpawnAccepted(ok=True, orchestrator_id=orch.id, command=command)
+        return OrchestratorSpawnAccepted(ok=True, orchestrator_id=orch.id, command=command)
 
     @post(
         "/{orchestrator_id:str}/actions",

@@ -12,8 +12,8 @@ from relay_api.deps import PrincipalDep, RelayDep
 from relay_api.ownership import acting_agent, bound_to_one, require_any_self, require_self
 from relay_model.activity import ActivityInput
 from relay_model.errors import Conflict, Forbidden, Unprocessable
-from relay_model.messages import Message, SendMessageInput
-from relay_model.pairs import CreatePairInput, Pair, PairAction, PairActionInput, PairMessageInput, PairStatus
+from relay_model.messages.messages import Message, SendMessageInput
+from relay_model.messages.pairs import CreatePairInput, Pair, PairAction, PairActionInput, PairMessageInput, PairStatus
 from relay_model.relay import Relay
 
 _TITLES = {

@@ -9,11 +9,11 @@ from litestar import Controller, Response, get, post, put
 from litestar.params import FromPath, JSONBody
 
 from relay_api.deps import RelayDep
-from relay_model import providers
-from relay_model.connectors import wait_for_final
+from relay_model.agents import providers
+from relay_model.agents.orchestrators import agent_id_for, first_online
+from relay_model.agents.providers import ProviderConfig, ProviderTestResult
+from relay_model.commands.connectors import wait_for_final
 from relay_model.errors import Invalid, NotFound, Unprocessable
-from relay_model.orchestrators import agent_id_for, first_online
-from relay_model.providers import ProviderConfig, ProviderTestResult
 
 TEST_COMMAND_TTL_MS = 60_000
 

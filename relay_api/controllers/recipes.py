@@ -9,11 +9,11 @@ from litestar import Controller, Response, get, post
 from litestar.params import Body, FromPath, FromQuery, QueryParameter
 
 from relay_api.deps import RelayDep
-from relay_model.automations import reword
+from relay_model.automations.automations import reword
 from relay_model.errors import Invalid, Unprocessable
-from relay_model.recipe_loader import LoadedRecipe
-from relay_model.recipe_runner import InstanceStatus, RecipeInstance, RecipeStartInput, RecipeStopInput, StartResult
-from relay_model.recipe_schema import RecipeError
+from relay_model.recipes.loader import LoadedRecipe
+from relay_model.recipes.runner import InstanceStatus, RecipeInstance, RecipeStartInput, RecipeStopInput, StartResult
+from relay_model.recipes.schema import RecipeError
 
 
 def _body(raw: Any, kind: type[msgspec.Struct], not_object: str) -> Any:

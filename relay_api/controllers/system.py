@@ -5,7 +5,8 @@ from __future__ import annotations
 from litestar import Controller, post
 
 from relay_api.deps import RelayDep
-from relay_model.reaper import ReapReport, reap_once
+from relay_model.reaper import ReapReport
+from relay_model.relay import reap_once
 
 
 class SystemReapController(Controller):

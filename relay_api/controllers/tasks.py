@@ -11,8 +11,8 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from relay_api.deps import PrincipalDep, RelayDep
 from relay_api.ownership import require_self
 from relay_model.errors import Invalid
-from relay_model.integration_events import notify_target
-from relay_model.tasks import (
+from relay_model.flows.integration_events import notify_target
+from relay_model.tasks.tasks import (
     CreateTaskInput,
     NewTask,
     Task,

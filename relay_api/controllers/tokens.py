@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import msgspec
 from litestar import Controller, Response, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from relay_api.deps import PrincipalDep, RelayDep
+from relay_api.responses import Ok
 from relay_api.scopes import check_requested
+from relay_model.auth.tokens import CreateTokenInput, IssuedToken, TokenRecord
 from relay_model.errors import Invalid, NotFound
-from relay_model.tokens import CreateTokenInput, IssuedToken, TokenRecord
-
-
-class Ok(msgspec.Struct):
-    ok: bool = True
 
 
 class TokenController(Controller):

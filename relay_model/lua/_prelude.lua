@@ -1,6 +1,7 @@
 -- Shared helpers, prepended to every script when it is loaded (Redis 6.2 has no function libraries).
--- Keys built here are always `prefix .. id`, where the prefix comes from relay_model.keys via ARGV,
--- so they stay in the caller's hash-tag slot.
+-- Keys built here are always `prefix .. id`, where the prefix is a key template marker that the
+-- loader (relay_model/scripts.py) replaces with the prefix relay_model.keys builds, so they stay in
+-- the caller's hash-tag slot.
 
 -- Append one event to the group's capped stream and announce it on the events channel.
 -- Returns the stream id. The channel payload is `group \n id \n type \n source \n subject \n data`
@@ -131,4 +132,18 @@ end
 local function set_index_members(prefix, id, old_list, new_list)
   for _, v in ipairs(old_list) do redis.call('SREM', prefix .. v, id) end
   for _, v in ipairs(new_list) do redis.call('SADD', prefix .. v, id) end
+end
+
+-- The reaper's scan of a deadline zset: at most `limit` members scored at or before `cutoff`, each
+-- handed to `visit(id)`, which re-checks the member's own record and answers true when it changed
+-- it. Returns `{examined, id, ...}` (the shape relay_model.reaper.drain reads): every examined member
+-- leaves the due range (changed, re-scored or dropped), so a caller looping until a batch comes back
+-- short ends.
+local function reap_due(zset, cutoff, limit, visit)
+  local due = redis.call('ZRANGEBYSCORE', zset, '-inf', cutoff, 'LIMIT', 0, tonumber(limit))
+  local out = { #due }
+  for _, id in ipairs(due) do
+    if visit(id) then out[#out + 1] = id end
+  end
+  return out
 end

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from relay_model.automation_dispatch import dispatch_due, dispatch_events
+from relay_model.flows.automation_dispatch import dispatch_due, dispatch_events
 from relay_model.relay import Relay
 from relay_worker.slots import one_at_a_time
 

@@ -1,4 +1,4 @@
-"""Integration callback delivery: drain the outbox the task scripts fill (relay_model/callbacks.py).
+"""Integration callback delivery: drain the outbox the task scripts fill (relay_model/integrations/callbacks.py).
 
 Safe to run on every replica at once and to re-run: each entry is leased with a compare-and-set
 before it is sent, and a result whose lease was lost is not recorded.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from relay_model.callbacks import RetryPolicy
+from relay_model.integrations.callbacks import RetryPolicy
 from relay_model.relay import Relay
 from relay_model.settings import Settings
 from relay_worker.slots import one_at_a_time

@@ -10,8 +10,8 @@ import socket
 import uuid
 from typing import Any
 
-from relay_model.automation_dispatch import retire_consumer
 from relay_model.connection import connect
+from relay_model.flows.automation_dispatch import retire_consumer
 from relay_model.maintenance import WORKER_HEARTBEAT_S
 from relay_model.relay import Relay
 from relay_model.settings import Settings

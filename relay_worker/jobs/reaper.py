@@ -1,6 +1,6 @@
 """The periodic reaper: a tick several times a second, one pass per `AGENT_RELAY_REAP_INTERVAL_S` slot.
 
-The pass itself is `relay_model.reaper.reap_once`, the same code `POST /api/system/reap` runs. The
+The pass itself is `relay_model.relay.reap_once`, the same code `POST /api/system/reap` runs. The
 worker's passes write the "Maintenance reaper run" activity only when they released or reaped
 something (an entry every few seconds saying "0 …" would bury the feed); every pass is logged as
 one structured `reaper.pass` line and recorded for `/api/health`.
@@ -15,8 +15,8 @@ from typing import Any
 import msgspec
 
 from relay_model.clock import now_ms
-from relay_model.reaper import PassReport, reap_once
-from relay_model.relay import Relay
+from relay_model.reaper import PassReport
+from relay_model.relay import Relay, reap_once
 from relay_worker.slots import IntervalSlot, run_interval_slot, tick_time
 
 log = logging.getLogger("relay.worker.reaper")

@@ -6,7 +6,7 @@ import msgspec
 from litestar.testing import AsyncTestClient
 
 from relay_model import keys
-from relay_model.automation_dispatch import dispatch_due, dispatch_events, matches
+from relay_model.flows.automation_dispatch import dispatch_due, dispatch_events, matches
 from relay_model.relay import Relay
 
 MESSAGE_ACTION = {"type": "message", "message": {"from": "system", "to": "ops", "body": "nightly check"}}
@@ -212,9 +212,9 @@ async def test_task_action_and_critical_task_trigger(client: AsyncTestClient, re
 
 
 async def test_reaper_fails_runs_a_dead_worker_left_running(client: AsyncTestClient, relay: Relay) -> None:  # type: ignore[type-arg]
-    from relay_model.automations import ABANDONED_TEXT, new_run
+    from relay_model.automations.automations import ABANDONED_TEXT, new_run
     from relay_model.clock import now_ms
-    from relay_model.reaper import reap_once
+    from relay_model.relay import reap_once
 
     auto = await relay.automations.require((await _create(client))["id"])
     # A worker records the run as started, then dies before dispatching it.
@@ -231,7 +231,7 @@ async def test_reaper_fails_runs_a_dead_worker_left_running(client: AsyncTestCli
 
 
 async def test_concurrent_patches_of_different_fields_both_land(client: AsyncTestClient, relay: Relay) -> None:  # type: ignore[type-arg]
-    from relay_model.automations import AutomationInput
+    from relay_model.automations.automations import AutomationInput
 
     created = await _create(client)
     store = relay.automations
@@ -258,7 +258,7 @@ async def test_concurrent_patches_of_different_fields_both_land(client: AsyncTes
 async def test_schedule_pass_drops_only_due_entries_that_are_really_stale(
     client: AsyncTestClient, relay: Relay
 ) -> None:  # type: ignore[type-arg]
-    from relay_model.automations import EventTrigger
+    from relay_model.automations.automations import EventTrigger
 
     auto = await _create(client, trigger=EVERY_MINUTE)
     slot = auto["nextRunAt"]
@@ -277,7 +277,7 @@ async def test_schedule_pass_drops_only_due_entries_that_are_really_stale(
 
 
 async def test_a_stopping_worker_retires_its_event_consumer(client: AsyncTestClient, relay: Relay) -> None:  # type: ignore[type-arg]
-    from relay_model.automation_dispatch import CONSUMER_GROUP, retire_consumer
+    from relay_model.flows.automation_dispatch import CONSUMER_GROUP, retire_consumer
 
     await _create(client, trigger=ON_TASK)
     await client.post("/api/tasks", json={"title": "t"})

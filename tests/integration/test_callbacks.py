@@ -13,11 +13,10 @@ from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
 from relay_model import keys
-from relay_model.callbacks import RetryPolicy
 from relay_model.clock import now_ms
-from relay_model.integrations import Integration
+from relay_model.integrations.callbacks import RetryPolicy
 from relay_model.relay import Relay
-from relay_model.settings import Settings
+from relay_model.settings import Integration, Settings
 from tests.conftest import ADMIN_TOKEN, AUTH
 from tests.receiver import Receiver, callback_receiver
 
@@ -170,7 +169,7 @@ async def test_concurrent_senders_send_each_entry_once(setup, receiver: Receiver
 
 
 async def test_a_lost_lease_records_nothing(setup, receiver: Receiver) -> None:  # type: ignore[no-untyped-def]
-    from relay_model.callbacks import DeliveryAttempt
+    from relay_model.integrations.callbacks import DeliveryAttempt
 
     c, relay, integrations = setup
     await _event(c, integrations[0], target="backend")
@@ -198,7 +197,7 @@ async def test_retention_forgets_oldest_settled_deliveries(setup, receiver: Rece
 
 
 def test_the_worker_job_outlasts_a_delivery_run() -> None:
-    from relay_model.callbacks import DELIVERY_BUDGET_S
+    from relay_model.integrations.callbacks import DELIVERY_BUDGET_S
     from relay_worker.jobs.callbacks import deliver_callbacks
     from relay_worker.settings import SETTINGS, WorkerSettings
 

@@ -6,9 +6,9 @@ from litestar.testing import AsyncTestClient
 
 from relay_model import keys
 from relay_model.clock import now_ms
+from relay_model.messages.reaper import move_pool_slots
 from relay_model.reaper import ReapReport
 from relay_model.relay import Relay
-from relay_model.work_reaper import move_pool_slots
 
 UNCLAIMED = "pool slot is unclaimed — no eligible agent available"
 
@@ -152,7 +152,7 @@ async def test_reaper_moves_slots_of_agents_that_went_stale(client: AsyncTestCli
     b = await _bind(client, "pool:backend")
     assert b["poolAgentId"] == "p1"
     # The agents' own reaper marks p1 stale (simulated here through the store, bypassing the API hook).
-    from relay_model.agents import SessionGuard
+    from relay_model.agents.agents import SessionGuard
 
     await relay.agents.set_status("p1", "stale", SessionGuard())
     assert (await client.get("/api/channel-bindings")).json()[0]["poolAgentId"] == "p1"

@@ -8,9 +8,8 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from relay_model import keys
-from relay_model.commands import Command
-from relay_model.reaper import reap_once
-from relay_model.relay import Relay
+from relay_model.commands.commands import Command
+from relay_model.relay import Relay, reap_once
 
 
 async def _create(client: AsyncTestClient, **extra: object) -> dict:  # type: ignore[type-arg]

@@ -15,9 +15,8 @@ from pathlib import Path
 import pytest
 from litestar.testing import AsyncTestClient
 
-from relay_model import directories
-from relay_model.reaper import reap_once
-from relay_model.relay import Relay
+from relay_model.agents import directories
+from relay_model.relay import Relay, reap_once
 from relay_model.settings import Settings
 from tests.conftest import AUTH
 

@@ -8,8 +8,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
-from relay_model.integrations import Integration
-from relay_model.settings import Settings
+from relay_model.settings import Integration, Settings
 from tests.conftest import ADMIN_TOKEN, AUTH
 
 ALERTS = Integration(

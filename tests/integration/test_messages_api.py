@@ -270,7 +270,7 @@ async def test_activity_filters(client: Client) -> None:
 
 
 async def test_inbox_skips_a_long_run_of_own_broadcasts(client: Client, relay: Relay) -> None:
-    from relay_model.messages import SendMessageInput
+    from relay_model.messages.messages import SendMessageInput
 
     loud = SendMessageInput(from_="loud", to="broadcast")
     for _ in range(1500):

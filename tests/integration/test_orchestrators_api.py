@@ -7,8 +7,7 @@ import json
 from litestar.testing import AsyncTestClient
 
 from relay_model import keys
-from relay_model.reaper import reap_once
-from relay_model.relay import Relay
+from relay_model.relay import Relay, reap_once
 
 ORCH = {"id": "o1", "hostname": "devbox", "baseDir": "/home/dev", "apiUrl": "http://127.0.0.1:1"}
 

@@ -6,9 +6,9 @@ from litestar.testing import AsyncTestClient
 
 from relay_model import keys
 from relay_model.clock import now_ms
+from relay_model.messages.reaper import expire_pairs
 from relay_model.reaper import ReapReport
 from relay_model.relay import Relay
-from relay_model.work_reaper import expire_pairs
 
 
 async def _agents(client: AsyncTestClient, *ids: str) -> None:  # type: ignore[type-arg]
@@ -107,7 +107,7 @@ async def test_system_broadcast(client: AsyncTestClient) -> None:  # type: ignor
 
 
 async def test_reap_once_runs_these_steps(client: AsyncTestClient, relay: Relay) -> None:  # type: ignore[type-arg]
-    from relay_model.reaper import reap_once
+    from relay_model.relay import reap_once
 
     await _agents(client, "gone")
     t1 = (await client.post("/api/tasks", json={"title": "a"})).json()

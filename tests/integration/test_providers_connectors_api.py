@@ -9,9 +9,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import pytest
 from litestar.testing import AsyncTestClient
 
-from relay_model.commands import Command
+from relay_model.agents.providers import REDACTED
+from relay_model.commands.commands import Command
 from relay_model.connection import connect
-from relay_model.providers import REDACTED
 from relay_model.relay import Relay
 from relay_model.settings import Settings
 

@@ -10,11 +10,10 @@ from typing import Any
 from redis.asyncio import Redis
 
 from relay_model import keys
-from relay_model.agents import RegisterAgentInput, SessionGuard
+from relay_model.agents.agents import RegisterAgentInput, SessionGuard
 from relay_model.clock import now_ms
-from relay_model.messages import SendMessageInput
-from relay_model.reaper import reap_once
-from relay_model.relay import Relay
+from relay_model.messages.messages import SendMessageInput
+from relay_model.relay import Relay, reap_once
 from tests.timeshift import backdate_agent, backdate_claim
 
 STALE_MS = 60_000

@@ -292,15 +292,15 @@ TWO_STEP: dict[str, Any] = {
 
 
 async def _two_step_recipe_on_o1(relay: Relay) -> dict[str, Any]:
-    from relay_model.orchestrators import RegisterOrchestratorInput
+    from relay_model.agents.orchestrators import RegisterOrchestratorInput
 
     await relay.orchestrators.upsert(RegisterOrchestratorInput(id="o1", hostname="h"))
     return TWO_STEP
 
 
 async def test_reaper_repairs_missed_hooks_and_abandoned_issues(relay: Relay) -> None:
-    from relay_model.reaper import reap_once
-    from relay_model.recipe_runner import RecipeStartInput
+    from relay_model.recipes.runner import RecipeStartInput
+    from relay_model.relay import reap_once
 
     inline = await _two_step_recipe_on_o1(relay)
     started = await relay.recipes.start(RecipeStartInput(recipe=inline))
@@ -335,7 +335,7 @@ async def test_reaper_repairs_missed_hooks_and_abandoned_issues(relay: Relay) ->
 async def test_reissue_after_a_crash_between_create_and_attach_yields_the_same_command(
     relay: Relay, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from relay_model.recipe_runner import RecipeStartInput
+    from relay_model.recipes.runner import RecipeStartInput
 
     inline = await _two_step_recipe_on_o1(relay)
     started = await relay.recipes.start(RecipeStartInput(recipe=inline))
@@ -381,8 +381,8 @@ async def test_start_refuses_a_step_whose_command_would_be_too_large_and_stores_
 async def test_repair_reaches_every_running_instance_batch_after_batch(
     relay: Relay, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from relay_model import recipe_runner
-    from relay_model.recipe_runner import RecipeStartInput
+    from relay_model.recipes import runner as recipe_runner
+    from relay_model.recipes.runner import RecipeStartInput
 
     inline = await _two_step_recipe_on_o1(relay)
     starts = [await relay.recipes.start(RecipeStartInput(recipe=inline)) for _ in range(3)]

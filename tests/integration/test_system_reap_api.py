@@ -10,7 +10,7 @@ from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
 from relay_model import keys
-from relay_model.agents import RegisterAgentInput
+from relay_model.agents.agents import RegisterAgentInput
 from relay_model.clock import now_ms
 from relay_model.relay import Relay
 from relay_worker.jobs.reaper import JOB, reaper_pass, reaper_tick

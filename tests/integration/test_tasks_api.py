@@ -9,7 +9,7 @@ from litestar.testing import AsyncTestClient
 from relay_model.clock import now_ms
 from relay_model.reaper import ReapReport
 from relay_model.relay import Relay
-from relay_model.work_reaper import release_expired_task_claims, release_orphaned_tasks
+from relay_model.tasks.reaper import release_expired_task_claims, release_orphaned_tasks
 
 STATUS_TEXT = "status must be one of: open, claimed, in_progress, blocked, orphaned, done, failed, canceled"
 

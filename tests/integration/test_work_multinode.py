@@ -13,12 +13,12 @@ import pytest
 from redis.asyncio import Redis
 
 from relay_model import keys
-from relay_model.agents import SessionGuard
+from relay_model.agents.agents import SessionGuard
 from relay_model.clock import now_ms
+from relay_model.messages.reaper import move_pool_slots
 from relay_model.reaper import ReapReport
 from relay_model.relay import Relay
 from relay_model.settings import Settings
-from relay_model.work_reaper import move_pool_slots
 from tests.conftest import ADMIN_TOKEN, AUTH
 from tests.procs import api_nodes, relay_env, workers
 from tests.receiver import Receiver, callback_receiver

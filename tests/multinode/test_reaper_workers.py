@@ -23,9 +23,9 @@ from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
 from relay_model import keys
-from relay_model.agents import RegisterAgentInput
+from relay_model.agents.agents import RegisterAgentInput
 from relay_model.clock import now_ms
-from relay_model.messages import SendMessageInput
+from relay_model.messages.messages import SendMessageInput
 from relay_model.relay import Relay
 from relay_worker.jobs.reaper import JOB
 from tests.conftest import ADMIN_TOKEN

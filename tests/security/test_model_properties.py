@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 
 from relay_api.auth import Principal
 from relay_api.scopes import AREAS, matches, role_scopes, verbs_of
-from relay_model.agents import AgentCard, RegisterAgentInput
-from relay_model.messages import Message, SendMessageInput
-from relay_model.roles import ROLES
-from relay_model.tokens import CreateTokenInput, IssuedToken, TokenRecord, TokenStore
+from relay_model.agents.agents import AgentCard, RegisterAgentInput
+from relay_model.auth.roles import ROLES
+from relay_model.auth.tokens import CreateTokenInput, IssuedToken, TokenRecord, TokenStore
+from relay_model.messages.messages import Message, SendMessageInput
 from tests.security.conftest import TOKEN_SECRET
 
 text = st.text(max_size=40)

@@ -7,7 +7,7 @@ from pathlib import Path
 from relay_api.app import create_app
 from relay_api.auth import PUBLIC, Principal
 from relay_api.scopes import AREAS, ROLE_SCOPES, check_requested, markdown_table, matches, role_scopes, verbs_of
-from relay_model.roles import ROLES
+from relay_model.auth.roles import ROLES
 from relay_model.settings import Settings
 
 README = Path(__file__).resolve().parents[2] / "README.md"

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from relay_model.automation_schedule import check_cron, check_timezone, latest_slot, next_slot, plan_firing
+from relay_model.automations.schedule import check_cron, check_timezone, latest_slot, next_slot, plan_firing
 from relay_model.errors import Invalid
 
 

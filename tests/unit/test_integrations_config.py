@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from relay_model.integrations import Integration, callback_filters, find_by_token, load_integrations
+from relay_model.integrations.config import callback_filters, find_by_token
+from relay_model.settings import Integration, load_integrations
 
 ONE = {"name": "alerts", "token": "alerts-token-0123456789", "targets": ["backend"], "callbackUrl": "https://x.test/h"}
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from relay_model.errors import NotFound
-from relay_model.recipe_loader import RecipeCatalog, builtin_dir
-from relay_model.recipe_schema import RecipeError, parse, render
+from relay_model.recipes.loader import RecipeCatalog, builtin_dir
+from relay_model.recipes.schema import RecipeError, parse, render
 
 BUILTINS = ["code-review", "debug", "feature", "refactor", "test"]
 
@@ -127,7 +127,7 @@ def test_user_directory_overrides_and_reports_broken_files(tmp_path: Path) -> No
 def test_a_file_removed_while_the_directory_is_read_is_left_out(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from relay_model import recipe_loader
+    from relay_model.recipes import loader as recipe_loader
 
     (tmp_path / "tiny.yml").write_text(MINIMAL)
     listed = recipe_loader._files
