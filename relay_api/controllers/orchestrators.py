@@ -141,7 +141,8 @@ class OrchestratorController(Controller):
     ) -> Response[Any]:
         """Proxy to the orchestrator's `apiUrl` + `/api/directories` (5 s, size cap, no redirects)."""
         orch = await relay.orchestrators.require(orchestrator_id)
-        status, body = await directories.orchestrator_directories(orch, path)
+        token = await relay.orchestrators.api_token(orch.id)
+        status, body = await directories.orchestrator_directories(orch, path, token)
         return Response(body, status_code=status)
 
     @delete(
