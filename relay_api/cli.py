@@ -1,4 +1,8 @@
-"""The `relay` command: serve an API node, run a worker, or run a whole relay on one machine."""
+"""The server side of `relay`: serve an API node, run a worker, or run a whole relay on one machine.
+
+`relay serve|worker|dev` reach here from the `relay` console script (relay_client.cli) by exec;
+`python -m relay_api.cli serve|worker|dev` is the same without the hand-over.
+"""
 
 from __future__ import annotations
 
@@ -136,10 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dev.add_argument("--redis-port", type=int, default=None)
     dev.set_defaults(func=_dev)
-
-    from relay_api.token_cli import add_token_commands
-
-    add_token_commands(sub)
+    # `relay token|tokens` and every other client command live in relay_client.cli (the `relay`
+    # console script), which hands serve/worker/dev to this module.
     return parser
 
 

@@ -16,6 +16,7 @@ integer field written `12.0` is still an integer, as it is to the seed's `Number
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -23,6 +24,7 @@ import msgspec
 from litestar import Request
 from litestar.exceptions import ValidationException
 from litestar.handlers import HTTPRouteHandler
+from litestar.serialization import default_deserializer
 from litestar.types import Empty
 
 from relay_model.validation import MAX_SAFE_INT
@@ -30,8 +32,9 @@ from relay_model.validation import MAX_SAFE_INT
 # Where msgspec says a failure is: "Expected `int`, got `str` - at `$.pid`" (no suffix at the root).
 _AT = re.compile(r"`\$\.(.+)`$")
 
-# One decoder per body type (a handler's `data` annotation, without JSONBody's Annotated wrapper).
-_DECODERS: dict[Any, msgspec.json.Decoder[Any]] = {}
+# One decoder per body type (a handler's `data` annotation, without JSONBody's Annotated wrapper)
+# and the type decoders in force for it.
+_DECODERS: dict[tuple[Any, tuple[Any, ...]], msgspec.json.Decoder[Any]] = {}
 
 
 def body_decoder(handler: HTTPRouteHandler) -> msgspec.json.Decoder[Any] | None:
@@ -40,9 +43,15 @@ def body_decoder(handler: HTTPRouteHandler) -> msgspec.json.Decoder[Any] | None:
     if param is None or param.annotation is Any:
         return None
     annotation = param.annotation
-    decoder = _DECODERS.get(annotation)
+    # Litestar registers type decoders of its own whenever pydantic is importable (its pydantic plugin
+    # is added by default, and `relay mcp`'s SDK brings pydantic along). They only convert types
+    # msgspec cannot decode natively, so they become the decoder's hook: the bodies stay strict.
+    type_decoders = tuple(handler.resolve_type_decoders())
+    key = (annotation, type_decoders)
+    decoder = _DECODERS.get(key)
     if decoder is None:
-        decoder = _DECODERS[annotation] = msgspec.json.Decoder(annotation, strict=True)
+        hook = functools.partial(default_deserializer, type_decoders=type_decoders) if type_decoders else None
+        decoder = _DECODERS[key] = msgspec.json.Decoder(annotation, strict=True, dec_hook=hook)
     return decoder
 
 
@@ -74,7 +83,7 @@ class StrictBodyRequest(Request[Any, Any, Any]):
             return cached
         handler = self.route_handler
         decoder = body_decoder(handler) if isinstance(handler, HTTPRouteHandler) else None
-        if decoder is None or handler.resolve_type_decoders():
+        if decoder is None:
             return await super().json()
         body = await self.body()
         try:

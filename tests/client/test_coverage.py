@@ -135,7 +135,7 @@ def test_the_client_and_the_server_import_nothing_of_each_other() -> None:
         assert "relay_client" not in _imports(ROOT / package), package
     # And at run time: importing every client module loads no server module.
     probe = (
-        "import sys, relay_client; "
+        "import sys, relay_client, relay_client.cli, relay_client.mcp.server; "
         f"print(sorted(m for m in sys.modules if m.split('.')[0] in {SERVER_PACKAGES!r}))"
     )
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)

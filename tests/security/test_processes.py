@@ -1,11 +1,8 @@
-"""Security behaviour across real `relay serve` processes: revocation seen by every node at once,
-SSE connections counted per token across nodes, and the `relay token` CLI."""
+"""Security behaviour across real `relay serve` processes: revocation seen by every node at once, and
+SSE connections counted per token across nodes. (The `relay token` CLI: tests/client/test_cli.py.)"""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -16,7 +13,7 @@ import pytest
 from redis.asyncio import Redis
 
 from tests.conftest import ADMIN_TOKEN
-from tests.procs import ROOT, ApiNode, api_nodes, relay_env
+from tests.procs import ApiNode, api_nodes, relay_env
 from tests.security.conftest import TOKEN_SECRET, bearer
 
 pytestmark = pytest.mark.multinode
@@ -78,47 +75,3 @@ def test_event_streams_are_counted_per_token_across_nodes(two_nodes: list[ApiNod
         with httpx.Client(timeout=timeout) as http, http.stream("GET", b.url + "/api/events", headers=token) as r:
             status = r.status_code
     assert status == 200
-
-
-def _cli(url: str, *args: str, token: str | None = ADMIN_TOKEN) -> tuple[int, object]:
-    env = relay_env("redis://unused", "", AGENT_RELAY_URL=url)
-    env.pop("AGENT_RELAY_ADMIN_TOKEN")
-    if token:
-        env["AGENT_RELAY_ADMIN_TOKEN"] = token
-    done = subprocess.run(
-        [sys.executable, "-m", "relay_api.cli", "token", *args],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    out = done.stdout if done.returncode == 0 else done.stderr
-    try:
-        return done.returncode, json.loads(out)
-    except ValueError:
-        return done.returncode, out
-
-
-def test_token_cli_against_a_running_relay(two_nodes: list[ApiNode]) -> None:
-    url = two_nodes[0].url
-    code, created = _cli(
-        url, "create", "--role", "agent", "--sub", "a1", "--scope", "messages:send,agents:read", "--ttl-seconds", "600"
-    )
-    assert code == 0 and isinstance(created, dict)
-    assert (created["role"], created["sub"], created["scope"]) == ("agent", "a1", ["messages:send", "agents:read"])
-    assert created["expiresAt"] - created["createdAt"] <= 600_000 + 1000
-    # The printed token works.
-    assert httpx.get(url + "/api/agents", headers=bearer(created["token"]), timeout=5).status_code == 200
-    code, listed = _cli(url, "list")
-    assert code == 0 and isinstance(listed, list)
-    assert [t["jti"] for t in listed] == [created["jti"]] and "token" not in listed[0]
-    assert _cli(url, "revoke", created["jti"]) == (0, {"ok": True})
-    assert _cli(url, "revoke", created["jti"]) == (1, {"error": "token not found or already revoked"})
-    assert httpx.get(url + "/api/agents", headers=bearer(created["token"]), timeout=5).status_code == 401
-    # Without an admin token it says so; a wrong one gets the relay's answer.
-    code, text = _cli(url, "list", token=None)
-    assert code == 2 and "AGENT_RELAY_ADMIN_TOKEN" in str(text)
-    assert _cli(url, "list", "--token", "wrong", token=None) == (1, {"error": "invalid token"})
-    code, _ = _cli(url, "create", "--role", "nobody")
-    assert code == 1

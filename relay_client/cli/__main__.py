@@ -1,0 +1,5 @@
+"""`python -m relay_client.cli …` is `relay …`."""
+
+from relay_client.cli import main
+
+main()
