@@ -57,6 +57,7 @@ class AgentManager:
         procs: Supervisor,
         adapters: dict[str, Adapter],
         on_change: Callable[[], Awaitable[None]],
+        on_gone: Callable[[str, str], Awaitable[None]],
     ) -> None:
         self.cfg = config
         self.client = client
@@ -64,6 +65,8 @@ class AgentManager:
         self.procs = procs
         self.adapters = adapters
         self.on_change = on_change
+        # (agent id, why): the process that had prompts typed into it is gone.
+        self.on_gone = on_gone
         self.locks: dict[str, asyncio.Lock] = {}
 
     @property
@@ -159,7 +162,8 @@ class AgentManager:
             out["log"] = record.log_path
         return out
 
-    async def _register_card(self, record: AgentRecord, config: ProviderConfig) -> None:
+    async def _register_card(self, record: AgentRecord, config: ProviderConfig, *, launch: bool = False) -> None:
+        """`launch`: register with the launch session (a new process of the agent starts now)."""
         await self.client.agents.register(
             record.id,
             name=record.label or record.id,
@@ -182,12 +186,15 @@ class AgentManager:
             host=self.cfg.hostname,
             pid=record.pid,
             orchestrator_id=self.cfg.id,
+            session_id=record.launch_session if launch else None,
+            session_started_at=record.launch_started_at if launch else None,
         )
 
     async def _start(self, record: AgentRecord, config: ProviderConfig) -> None:
         """Card, token, process (the record is saved `starting` first, so a crash is cleaned up)."""
         record.status, record.pid, record.exit = "starting", None, None
-        await self._register_card(record, config)
+        record.launch_session, record.launch_started_at = "orchestrator-" + secrets.token_hex(6), _now_ms()
+        await self._register_card(record, config, launch=True)
         issued = await self.client.tokens.create(
             "agent", sub=record.id, ttl_seconds=self.cfg.agent_token_ttl_s, created_by=f"orchestrator:{self.cfg.id}"
         )
@@ -268,7 +275,8 @@ class AgentManager:
             await self._offline(record, "Agent shut down", how, {"requestedBy": requested_by, **(info or {})})
             del self.agents[agent_id]
             self.store.save()
-            shutil.rmtree(self.agent_dir(record), ignore_errors=True)  # its MCP config holds its token
+            _tidy(self.agent_dir(record))
+        await self.on_gone(agent_id, "the agent was shut down before it answered")
         await self.on_change()
         return {"agentId": agent_id, "stopped": was_running, "exit": how}
 
@@ -276,6 +284,7 @@ class AgentManager:
         async with self.lock(agent_id):
             record = self.require(agent_id)
             info = await self._stop(record)
+            await self.on_gone(agent_id, "the agent was restarted before it answered")
             config = await self.client.providers.get(record.provider, reveal_env=True)
             await self._start(record, config)
             await self._activity(record, "Agent restarted", f"pid {record.pid}", {"previousExit": info})
@@ -320,6 +329,7 @@ class AgentManager:
             with contextlib.suppress(RelayError):
                 await self._revoke(record)
             self.store.save()
+        await self.on_gone(record.id, f"the agent {how} before it answered")
         await self.on_change()
 
     async def adopt(self) -> None:
@@ -361,8 +371,9 @@ class AgentManager:
             raise CommandFailed(f"could not deliver the prompt to {record.id}: {exc}") from exc
 
     async def _await_ready(self, record: AgentRecord) -> None:
-        """A TUI agent is ready once its `relay mcp` has taken over its card (a session newer than
-        its start), and a moment has passed; after `ready_timeout_s` it gets the prompt anyway."""
+        """A TUI agent is ready once its `relay mcp` has taken over its card (a session newer than the
+        one registered at launch), and a moment has passed; after `ready_timeout_s` it gets the prompt
+        anyway."""
         started = record.started_at or 0
         deadline = time.monotonic() + self.cfg.ready_timeout_s
         while time.monotonic() < deadline and self.procs.alive(record):
@@ -370,7 +381,7 @@ class AgentManager:
                 card = await self.client.agents.get(record.id)
             except RelayError:
                 card = None
-            if card is not None and (card.session_started_at or 0) >= started:
+            if card is not None and card.session_id and card.session_id != record.launch_session:
                 break
             await asyncio.sleep(0.25)
         settle = started / 1000 + SETTLE_S - time.time()
@@ -390,6 +401,15 @@ class AgentManager:
             return {"ok": False, "path": "", "error": f"{name}: command not found on {self.cfg.hostname}"}
         version, error = await _version_of(path)
         return {"ok": True, "path": path, "version": version, "error": error, "host": self.cfg.hostname}
+
+
+def _tidy(agent_dir: Path) -> None:
+    """After a shutdown: drop what the agent's run left (its MCP config holds its token) but its log."""
+    for path in agent_dir.iterdir():
+        if path.name != "output.log":
+            path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        agent_dir.rmdir()  # gone unless a log is kept
 
 
 async def _version_of(path: str) -> tuple[str | None, str]:

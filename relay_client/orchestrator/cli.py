@@ -99,11 +99,12 @@ def orchestrator(
     """Run agents on this host for the relay: spawn, restart, shut down, deliver prompts (see README)."""
     logging.basicConfig(
         stream=sys.stderr,
-        level=logging.INFO if verbose else logging.WARNING,
+        level=logging.DEBUG if verbose else logging.WARNING,
         format="%(asctime)s relay orchestrator: %(message)s",
     )
-    if not verbose:
-        logging.getLogger("relay.orchestrator").setLevel(logging.INFO)
+    # What it does is worth a line; every HTTP request is not.
+    logging.getLogger("relay.orchestrator").setLevel(logging.INFO)
+    logging.getLogger("httpx").setLevel(logging.INFO if verbose else logging.WARNING)
     target = config.resolve(url or ctx.meta.get("relay.url"), token or ctx.meta.get("relay.token"))
     if not target.token:
         raise click.UsageError(NO_TOKEN)

@@ -75,7 +75,9 @@ class Orchestrator:
         self.adapters: dict[str, Adapter] = {
             p: adapter_named(config.adapters.get(p, DEFAULT_ADAPTER[p])) for p in config.providers
         }
-        self.agents = AgentManager(config, client, self.store, self.procs, self.adapters, self._report_agents)
+        self.agents = AgentManager(
+            config, client, self.store, self.procs, self.adapters, self._report_agents, self._settle_delivered
+        )
         self.api_token = secrets.token_urlsafe(32)
         self.ready = asyncio.Event()
         self._seen: OrderedDict[str, None] = OrderedDict()
@@ -296,6 +298,7 @@ class Orchestrator:
                     break
                 for command in pending:
                     self._consider(command)
+            await self._settle_delivered()
 
     # -- carrying commands out ---------------------------------------------------------------------
 
@@ -401,6 +404,23 @@ class Orchestrator:
         except RelayError:
             return False
         return current.status == status
+
+    async def _settle_delivered(self, agent_id: str | None = None, why: str | None = None) -> None:
+        """Forget typed prompts the agent has answered; with `why`, fail the ones `agent_id` never will."""
+        for taken in list(self.store.state.commands.values()):
+            if taken.phase != "delivered" or (agent_id is not None and taken.target != agent_id):
+                continue
+            try:
+                current = await self.client.commands.get(taken.id)
+            except RelayError as exc:
+                if exc.status != 404:
+                    continue
+                current = None
+            if current is None or current.final:
+                self.store.state.commands.pop(taken.id, None)
+                self.store.save()
+            elif why is not None:
+                await self._report(taken.id, "failed", error=why)
 
     # -- after a restart ---------------------------------------------------------------------------
 

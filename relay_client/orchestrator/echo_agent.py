@@ -34,6 +34,7 @@ import re
 import secrets
 import signal
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -98,11 +99,18 @@ class McpReporter:
 
 
 async def _lines() -> AsyncIterator[str]:
+    """stdin's lines. Read in a daemon thread: a blocked terminal read must not hold up the exit
+    (the event loop's default executor would be waited for)."""
     loop = asyncio.get_running_loop()
-    while True:
-        line = await loop.run_in_executor(None, sys.stdin.readline)
-        if not line:
-            return
+    queue: asyncio.Queue[str] = asyncio.Queue()
+
+    def read() -> None:
+        for line in sys.stdin:
+            loop.call_soon_threadsafe(queue.put_nowait, line)
+        loop.call_soon_threadsafe(queue.put_nowait, "")
+
+    threading.Thread(target=read, name="stdin", daemon=True).start()
+    while line := await queue.get():
         yield line
 
 
@@ -174,12 +182,13 @@ async def main_async(argv: list[str]) -> None:
         )
         waiter = asyncio.create_task(stop.wait())
         await asyncio.wait([work, waiter], return_when=asyncio.FIRST_COMPLETED)
-        for task in (work, waiter):
-            task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await work
-        if work.done() and not work.cancelled() and work.exception() is not None:
-            raise work.exception()  # type: ignore[misc]
+        if stop.is_set():
+            # SIGTERM: leave at once, with 0. Tearing the MCP client down mid-message can raise inside
+            # the SDK; the `relay mcp` child ends by itself when its stdin (our pipe) closes.
+            print(f"echo_agent {agent_id} stopping", flush=True)
+            os._exit(0)
+        waiter.cancel()
+        await work  # it ended by itself: its exception, if any, is the exit status
 
 
 def main() -> None:

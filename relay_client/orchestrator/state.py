@@ -47,6 +47,10 @@ class AgentRecord(msgspec.Struct, kw_only=True, rename="camel"):
     shutdown_timeout_ms: int = 10_000
     spawn_command_id: str | None = None
     started_at: int | None = None
+    # The card's session as the orchestrator registered it at launch; the agent's own `relay mcp`
+    # (a newer session) taking it over says the agent is up.
+    launch_session: str | None = None
+    launch_started_at: int | None = None
     exit: dict[str, Any] | None = None
 
 
