@@ -162,16 +162,17 @@ class AgentManager:
             out["log"] = record.log_path
         return out
 
-    async def _register_card(self, record: AgentRecord, config: ProviderConfig, *, launch: bool = False) -> None:
-        """`launch`: register with the launch session (a new process of the agent starts now)."""
+    async def register_card(self, record: AgentRecord, *, launch: bool = False) -> None:
+        """The card as the record describes it. `launch`: with the launch session (a new process of
+        the agent starts now). Also how a card the relay lost (a wiped Redis) comes back."""
         await self.client.agents.register(
             record.id,
             name=record.label or record.id,
             kind="provider",
             status="online",
             label=record.label,
-            tags=config.default_tags,
-            capabilities=record.capabilities or config.default_capabilities,
+            tags=record.tags,
+            capabilities=record.capabilities,
             meta={
                 "runnerManaged": True,
                 "orchestratorId": self.cfg.id,
@@ -194,7 +195,9 @@ class AgentManager:
         """Card, token, process (the record is saved `starting` first, so a crash is cleaned up)."""
         record.status, record.pid, record.exit = "starting", None, None
         record.launch_session, record.launch_started_at = "orchestrator-" + secrets.token_hex(6), _now_ms()
-        await self._register_card(record, config, launch=True)
+        record.tags = list(config.default_tags)
+        record.capabilities = record.capabilities or list(config.default_capabilities)
+        await self.register_card(record, launch=True)
         issued = await self.client.tokens.create(
             "agent", sub=record.id, ttl_seconds=self.cfg.agent_token_ttl_s, created_by=f"orchestrator:{self.cfg.id}"
         )
@@ -240,7 +243,7 @@ class AgentManager:
         log.info("started %s agent %s (pid %s%s)", record.provider, record.id, record.pid,
                  f", tmux session {record.session}" if record.session else "")
         with contextlib.suppress(RelayError):
-            await self._register_card(record, config)  # now with its pid
+            await self.register_card(record)  # now with its pid
         await self.on_change()
 
     # -- stop, restart, shutdown -------------------------------------------------------------------

@@ -199,7 +199,11 @@ class Orchestrator:
                 try:
                     await self.client.agents.heartbeat(record.id)
                 except RelayError as exc:
-                    log.warning("heartbeat of %s failed: %s", record.id, exc)
+                    if exc.status == 404:
+                        with contextlib.suppress(RelayError):
+                            await self.agents.register_card(record)
+                    else:
+                        log.warning("heartbeat of %s failed: %s", record.id, exc)
 
     async def _report_agents(self) -> None:
         """`PATCH /api/orchestrators/:id/agents`: what runs here, for the dashboard."""
