@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from relay_client import AsyncClient, config
+from relay_client import AsyncClient, RelayError, config
 from relay_client.orchestrator.adapters import ADAPTERS
 from relay_client.orchestrator.config import PROVIDERS, OrchestratorConfig, default_state_dir
 from relay_client.orchestrator.daemon import Orchestrator
@@ -129,7 +129,9 @@ def orchestrator(
         raise click.UsageError(str(exc)) from exc
     try:
         asyncio.run(run(settings, target.url, target.token))
-    except OSError as exc:
+    except RelayError as exc:
+        raise click.ClickException(f"the relay at {target.url} refused: {exc.error} ({exc.status})") from exc
+    except (OSError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
 
 

@@ -137,6 +137,9 @@ class Orchestrator:
                     await task
             await self._drain()
             self.store.save()
+            self.store.close()
+            if self._api_socket is not None:
+                self._api_socket.close()
 
     async def _drain(self) -> None:
         """Let commands being carried out finish (bounded); what is left resumes at the next start."""

@@ -10,6 +10,7 @@ report the ones that ended while it was away, and finish the commands it had tak
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import zlib
@@ -98,7 +99,19 @@ class StateFile:
         self.orchestrator_id = orchestrator_id
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(directory, 0o700)
-        self.state = self._load()
+        # One daemon per state dir: a second would fight the first over the same agents. The lock
+        # goes with the process, so one killed with -9 does not keep its successor out.
+        self._lock = os.open(directory / "lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._lock)
+            raise ValueError(f"another relay orchestrator is running on {directory}") from None
+        try:
+            self.state = self._load()
+        except BaseException:
+            os.close(self._lock)
+            raise
 
     def _load(self) -> State:
         try:
@@ -112,6 +125,9 @@ class StateFile:
             )
         state.orchestrator_id = self.orchestrator_id
         return state
+
+    def close(self) -> None:
+        os.close(self._lock)
 
     def agent_dir(self, agent_id: str) -> Path:
         path = self.directory / "agents" / safe_name(agent_id)

@@ -110,8 +110,13 @@ def test_state_file_round_trip_and_ownership(tmp_path: Path) -> None:
     store.save()
     assert oct((tmp_path / "s" / "state.json").stat().st_mode & 0o777) == "0o600"
     assert oct((tmp_path / "s").stat().st_mode & 0o777) == "0o700"
+    # While one daemon holds the directory, no second one may start on it.
+    with pytest.raises(ValueError, match="another relay orchestrator is running on"):
+        StateFile(tmp_path / "s", "h1")
+    store.close()
     again = StateFile(tmp_path / "s", "h1")
     assert again.state.agents["a/b c"].pid == 42 and again.state.agents["a/b c"].token_jti == "j1"
+    again.close()
     with pytest.raises(ValueError, match="belongs to orchestrator 'h1', not 'h2'"):
         StateFile(tmp_path / "s", "h2")
     # File and tmux-session names: readable, and distinct for ids that sanitise alike.
