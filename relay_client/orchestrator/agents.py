@@ -28,7 +28,7 @@ from relay_client.models import Command, ProviderConfig
 from relay_client.orchestrator.adapters import Adapter, LaunchContext
 from relay_client.orchestrator.adapters.base import RELAY_ENV
 from relay_client.orchestrator.config import OrchestratorConfig, agent_env, clean_env
-from relay_client.orchestrator.procs import ProcessError, Supervisor, describe_exit
+from relay_client.orchestrator.procs import ProcessError, Started, Supervisor, describe_exit
 from relay_client.orchestrator.state import AgentRecord, StateFile, safe_name
 
 log = logging.getLogger("relay.orchestrator")
@@ -192,12 +192,37 @@ class AgentManager:
         )
 
     async def _start(self, record: AgentRecord, config: ProviderConfig) -> None:
-        """Card, token, process (the record is saved `starting` first, so a crash is cleaned up)."""
+        """Card, token, process (the record is saved `starting` first, so a crash is cleaned up).
+        When a step fails nothing is left half done: the token is revoked, the card `offline`."""
         record.status, record.pid, record.exit = "starting", None, None
         record.launch_session, record.launch_started_at = "orchestrator-" + secrets.token_hex(6), _now_ms()
         record.tags = list(config.default_tags)
         record.capabilities = record.capabilities or list(config.default_capabilities)
         await self.register_card(record, launch=True)
+        try:
+            started = await self._launch(record, config)
+        except BaseException as exc:
+            record.status = "exited"
+            self.store.save()
+            with contextlib.suppress(RelayError):
+                await self._revoke(record)
+            with contextlib.suppress(RelayError):
+                await self.client.agents.set_status(record.id, "offline")
+            self.store.save()
+            if isinstance(exc, ProcessError):
+                raise CommandFailed(f"could not start {record.provider} agent {record.id}: {exc}") from exc
+            raise
+        record.pid, record.pid_start, record.launcher_pid = started.pid, started.pid_start, started.launcher_pid
+        record.session, record.log_path = started.session, started.log_path
+        record.status, record.started_at = "running", _now_ms()
+        self.store.save()
+        where = f", tmux session {record.session}" if record.session else f", log {record.log_path}"
+        log.info("started %s agent %s (pid %s%s)", record.provider, record.id, record.pid, where)
+        with contextlib.suppress(RelayError):
+            await self.register_card(record)  # now with its pid
+        await self.on_change()
+
+    async def _launch(self, record: AgentRecord, config: ProviderConfig) -> Started:
         issued = await self.client.tokens.create(
             "agent", sub=record.id, ttl_seconds=self.cfg.agent_token_ttl_s, created_by=f"orchestrator:{self.cfg.id}"
         )
@@ -205,8 +230,7 @@ class AgentManager:
         self.store.save()
         agent_dir = self.agent_dir(record)
         relay_env = dict(zip(RELAY_ENV, (self.client.url, issued.token, record.id), strict=True))
-        adapter = self.adapters[record.provider]
-        launch = adapter.launch(
+        launch = self.adapters[record.provider].launch(
             LaunchContext(
                 agent_id=record.id,
                 command=config.command,
@@ -219,32 +243,17 @@ class AgentManager:
                 relay_env=relay_env,
             )
         )
-        try:
-            for path, content in launch.files.items():
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-                with os.fdopen(fd, "w") as f:
-                    f.write(content)
-            started = await self.procs.start(
-                agent_dir,
-                session=record.session or safe_name(record.id),
-                argv=launch.argv,
-                env=agent_env(config.env, launch.env, relay_env),
-                cwd=record.cwd,
-            )
-        except ProcessError as exc:
-            await self._revoke(record)
-            record.status = "exited"
-            self.store.save()
-            raise CommandFailed(f"could not start {record.provider} agent {record.id}: {exc}") from exc
-        record.pid, record.pid_start, record.launcher_pid = started.pid, started.pid_start, started.launcher_pid
-        record.session, record.log_path = started.session, started.log_path
-        record.status, record.started_at = "running", _now_ms()
-        self.store.save()
-        log.info("started %s agent %s (pid %s%s)", record.provider, record.id, record.pid,
-                 f", tmux session {record.session}" if record.session else "")
-        with contextlib.suppress(RelayError):
-            await self.register_card(record)  # now with its pid
-        await self.on_change()
+        for path, content in launch.files.items():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(content)
+        return await self.procs.start(
+            agent_dir,
+            session=record.session or safe_name(record.id),
+            argv=launch.argv,
+            env=agent_env(config.env, launch.env, relay_env),
+            cwd=record.cwd,
+        )
 
     # -- stop, restart, shutdown -------------------------------------------------------------------
 

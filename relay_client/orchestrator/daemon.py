@@ -364,6 +364,8 @@ class Orchestrator:
             return await self.agents.spawn(command)
         if kind == "provider.test":
             return await self.agents.test_provider(command)
+        if kind not in CONTROL_TYPES:
+            raise CommandFailed(f"orchestrator {self.cfg.id} does not run {kind}")
         # agent.restart / agent.shutdown: the target agent, `params.agentId`, or every agent here.
         named = params.get("agentId") if command.target == self.agent_id else command.target
         if named is not None and not isinstance(named, str):
@@ -448,6 +450,8 @@ class Orchestrator:
                 for command in commands:
                     if command.id in self._seen or not self._ours(command):
                         continue
+                    if command.target == self.agent_id and command.type not in ORCHESTRATOR_TYPES:
+                        continue  # never accepted by us (we reject those): someone else's to finish
                     earlier = self.store.state.commands.get(command.id)
                     self._mark_seen(command.id)
                     if command.type in PROMPT_TYPES and earlier is not None and earlier.phase == "delivered":

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.packaging
 
 BUILTINS = ["code-review", "debug", "feature", "refactor", "test"]
 # What the wheel is built from (pyproject.toml names the rest).
-SOURCES = ("pyproject.toml", "README.md", "relay_model", "relay_api", "relay_worker", "recipes")
+SOURCES = ("pyproject.toml", "README.md", "relay_model", "relay_api", "relay_worker", "relay_client", "recipes")
 
 
 def _run(args: list[str], cwd: Path) -> None:

@@ -46,7 +46,11 @@ def test_agent_killed_by_signal_goes_offline_at_once_with_how_it_ended(host: Hos
     os.kill(pid, signal.SIGKILL)
     # Agents only go stale after 10 minutes here: this `offline` is the orchestrator's report.
     wait_for("the card to go offline", lambda: admin.agents.get(agent_id).status == "offline", timeout=10)
-    exits = [a for a in admin.activity.list(agent_id=agent_id) if a.title == "Agent exited"]
+    exits = wait_for(
+        "the exit in the activity feed",
+        lambda: [a for a in admin.activity.list(agent_id=agent_id) if a.title == "Agent exited"],
+        timeout=10,
+    )
     assert [(a.body, a.metadata["signal"], a.metadata["pid"]) for a in exits] == [
         ("killed by signal 9 (SIGKILL)", 9, pid)
     ]

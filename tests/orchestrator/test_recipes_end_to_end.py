@@ -143,6 +143,8 @@ def test_recipe_stopped_midway_leaves_no_process_behind(host: Host, admin: Clien
     assert stopped.instance.status == "stopped"
     spawned = spawned_agents(step_commands(admin, stopped.instance))
     assert len(spawned) == 2
+    # Its agents shut down, and the prompts it canceled dropped (one may still have been on its way).
     wait_for("the stopped recipe's agents to be shut down", lambda: host.state()["agents"] == {})
+    wait_for("the canceled prompts to be let go", lambda: host.state()["commands"] == {})
     assert_nothing_left(host, admin, spawned)
     assert admin.recipes.instance(instance_id).status == "stopped"
