@@ -29,6 +29,7 @@ from relay_api.controllers.integrations import install_integration_auth
 from relay_api.deps import RelayDep, provide_principal, provide_relay
 from relay_api.errors import EXCEPTION_HANDLERS
 from relay_api.openapi_errors import document_errors
+from relay_api.openapi_viewer import render_plugins
 from relay_api.sse import Broker
 from relay_api.strict_body import StrictBodyRequest
 from relay_api.token_auth import SseLeases, TokenResolver
@@ -85,7 +86,6 @@ async def _bootstrap_until_done(relay: Relay) -> None:
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     authenticator = Authenticator(settings.admin_token)
-    install_integration_auth(authenticator, settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
@@ -96,6 +96,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.relay = relay
         app.state.broker = broker
         resolver = TokenResolver(relay.tokens, settings)
+        # Configured integration tokens first (they are not JWTs), each request counted like a token's.
+        install_integration_auth(app.state.authenticator, settings, resolver.limit_integration)
         app.state.authenticator.add_resolver(resolver)
         app.state.authenticator.on_admin = resolver.limit_admin
         app.state.sse_leases = SseLeases(
@@ -139,6 +141,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             version=__version__,
             description="Control plane for AI coding agents; wire-compatible with agent-relay-server 0.10.0.",
             path="/schema",
+            # Our own viewer instead of Litestar's CDN-loaded ones, so the docs render offline.
+            render_plugins=render_plugins(),
             components=Components(
                 security_schemes={
                     "bearer": SecurityScheme(type="http", scheme="bearer"),

@@ -21,6 +21,8 @@ from relay_api.scopes import matches
 from relay_model.errors import Forbidden, Unauthorized
 
 PUBLIC = "public"
+# Any valid token, whatever its scopes: only `GET /api/whoami`, which tells a token about itself.
+AUTHENTICATED = "authenticated"
 ALL_SCOPES = "*"
 
 
@@ -97,7 +99,7 @@ async def auth_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
         return
     authenticator: Authenticator = connection.app.state.authenticator
     principal = await authenticator.authenticate(connection)
-    if not principal.has(scope):
+    if scope != AUTHENTICATED and not principal.has(scope):
         # A route may also let a narrower scope in (`delegated_scope`); its handler then applies
         # the narrower rules itself (e.g. an orchestrator issuing tokens for its own agents).
         delegated = handler.opt.get("delegated_scope")

@@ -29,6 +29,9 @@ QUERY_TEXTS = {
     "limit": "limit must be an integer between 1 and 500",
     "since": "since must be a non-negative integer",
     "before": "before must be a non-negative integer",
+    # The cron preview's (GET /api/automations/schedule/preview) own bound.
+    "count": "count must be an integer between 1 and 50",
+    "after": "after must be a non-negative integer",
 }
 
 # Body fields whose every validation failure the seed words one way.

@@ -52,6 +52,14 @@ class TokenResolver:
             narrow=frozenset(claims.scope) if claims.scope else None,
         )
 
+    async def limit_integration(self, name: str) -> None:
+        """A configured integration's requests count like any token's: its own window, the integration
+        role's limit (`AGENT_RELAY_RATE_LIMIT_INTEGRATION_PER_MINUTE`), across all nodes."""
+        limit = self.limits.get("integration", 0)
+        if limit:
+            _, count, reset_ms = await self.tokens.check(integration_subject(name), limit=limit)
+            _enforce(limit, count, reset_ms)
+
     async def limit_admin(self) -> None:
         """The environment's admin token has its own limit (`AGENT_RELAY_RATE_LIMIT_ADMIN_PER_MINUTE`)."""
         limit = self.limits.get("admin", 0)
@@ -65,9 +73,19 @@ def _enforce(limit: int, count: int, reset_ms: int) -> None:
         raise RateLimited(f"rate limit exceeded: {limit} requests per minute", retry_after_s=math.ceil(reset_ms / 1000))
 
 
+def integration_subject(name: str) -> str:
+    """What a configured integration's requests and streams are counted under (no jti can look like it)."""
+    return f"integration:{name}"
+
+
 def stream_subject(principal: Principal) -> str:
-    """What SSE connections are counted per: the token (its jti), or the environment's admin token."""
-    return principal.jti or ADMIN_SUBJECT
+    """What SSE connections are counted per: the token (its jti), a configured integration, or the
+    environment's admin token."""
+    if principal.jti:
+        return principal.jti
+    if principal.role == "integration":
+        return integration_subject(principal.sub)
+    return ADMIN_SUBJECT
 
 
 class SseLeases:

@@ -562,6 +562,25 @@ class Health(Model):
     error: str | None = None
 
 
+class Whoami(Model):
+    """`GET /api/whoami`: what the calling token speaks for and may do."""
+
+    role: str = ""
+    sub: str = ""
+    jti: str | None = None
+    scopes: list[str] = msgspec.field(default_factory=list)
+    narrowed: bool = False
+
+
+class SchedulePreview(Model):
+    """`GET /api/automations/schedule/preview`: the next slots of a cron schedule (ms since the epoch)."""
+
+    cron: str = ""
+    timezone: str = "UTC"
+    after: int = 0
+    runs: list[int] = msgspec.field(default_factory=list)
+
+
 class Probe(Model):
     """`/healthz` and `/readyz`."""
 

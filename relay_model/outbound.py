@@ -3,12 +3,18 @@
 Every call has a timeout, a response size cap, accepts only http(s) URLs and never follows
 redirects. Deployments can also refuse private destinations (see `AddressPolicy`).
 
-With `AGENT_RELAY_OUTBOUND_BLOCK_PRIVATE` on, the host is resolved once, every address it resolves
-to is checked, and the connection goes to that checked address (the URL's host stays in the `Host`
-header and, for https, in TLS SNI and certificate verification). Checking one resolution and then
-letting the HTTP client resolve again would let a DNS answer change in between (rebinding); spelled
-forms of loopback (`2130706433`, `0x7f.1`, `[::ffff:127.0.0.1]`) are caught because the check is on
-what the resolver returns, not on the text of the URL.
+The host is always resolved once, every address it resolves to is checked, and the connection goes
+to that checked address (the URL's host stays in the `Host` header and, for https, in TLS SNI and
+certificate verification). Checking one resolution and then letting the HTTP client resolve again
+would let a DNS answer change in between (rebinding); spelled forms of loopback (`2130706433`,
+`0x7f.1`, `[::ffff:127.0.0.1]`) are caught because the check is on what the resolver returns, not on
+the text of the URL.
+
+Link-local addresses, where cloud metadata services answer (169.254.0.0/16, fe80::/10, AWS's
+fd00:ec2::254, also inside IPv4-mapped, NAT64 and 6to4 forms), are refused always: no relay has a
+reason to call them and they hand out credentials. With `AGENT_RELAY_OUTBOUND_BLOCK_PRIVATE` on,
+every address that is not globally routable is refused too (`NON_PUBLIC`, the IANA special-purpose
+registries), except the networks in `AGENT_RELAY_OUTBOUND_ALLOW_CIDRS`.
 """
 
 from __future__ import annotations
@@ -31,6 +37,52 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# IPv4-compatible IPv6 (deprecated, RFC 4291): `::a.b.c.d` carries an IPv4 address too.
+_V4_COMPAT = ipaddress.ip_network("::/96")
+
+# Refused whatever the policy says (metadata services and other link-local hosts).
+ALWAYS_REFUSED: tuple[IPNetwork, ...] = tuple(
+    ipaddress.ip_network(n) for n in ("169.254.0.0/16", "fe80::/10", "fd00:ec2::254/128")
+)
+
+# Not globally routable: the IANA IPv4 and IPv6 special-purpose address registries (plus the
+# deprecated site-local fec0::/10), listed here rather than trusting `is_global`, whose answers
+# differ between Python versions (3.11 calls fec0::1 and 192.0.0.8 global).
+NON_PUBLIC: tuple[IPNetwork, ...] = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.0.0.0/24",
+        "192.0.2.0/24",
+        "192.31.196.0/24",
+        "192.52.193.0/24",
+        "192.88.99.0/24",
+        "192.168.0.0/16",
+        "192.175.48.0/24",
+        "198.18.0.0/15",
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+        "224.0.0.0/4",
+        "240.0.0.0/4",
+        "::/96",
+        "::ffff:0:0/96",
+        "64:ff9b:1::/48",
+        "100::/64",
+        "2001::/23",
+        "2001:db8::/32",
+        "3fff::/20",
+        "5f00::/16",
+        "fc00::/7",
+        "fe80::/10",
+        "fec0::/10",
+        "ff00::/8",
+    )
+)
 
 
 class BlockedDestination(UpstreamFailed):
@@ -45,17 +97,28 @@ def _embedded_v4(ip: IPAddress) -> ipaddress.IPv4Address | None:
         return ip.ipv4_mapped
     if ip.sixtofour is not None:
         return ip.sixtofour
-    if ip in _NAT64:
+    if ip in _NAT64 or (ip in _V4_COMPAT and int(ip) > 1):
         return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
     return None
 
 
+def _candidates(ip: IPAddress) -> list[IPAddress]:
+    inner = _embedded_v4(ip)
+    return [ip] if inner is None else [ip, inner]
+
+
+def is_always_refused(ip: IPAddress) -> bool:
+    """Link-local and metadata addresses, also wrapped in an IPv6 form: never called."""
+    return any(c in net for c in _candidates(ip) for net in ALWAYS_REFUSED if c.version == net.version)
+
+
 def is_public(ip: IPAddress) -> bool:
     """False for loopback, private, link-local (cloud metadata 169.254.169.254), shared (100.64/10),
-    multicast, reserved and unspecified addresses, also when wrapped in an IPv6 form."""
-    for candidate in (ip, _embedded_v4(ip)):
-        if candidate is None:
-            continue
+    multicast, reserved, documentation, site-local and unspecified addresses, also when wrapped in an
+    IPv6 form."""
+    for candidate in _candidates(ip):
+        if any(candidate in net for net in NON_PUBLIC if candidate.version == net.version):
+            return False
         if not candidate.is_global or candidate.is_multicast or candidate.is_reserved or candidate.is_unspecified:
             return False
     return True
@@ -77,6 +140,8 @@ class AddressPolicy:
         return cls(block_private=settings.outbound_block_private, allow=allow)
 
     def permits(self, ip: IPAddress) -> bool:
+        if is_always_refused(ip):
+            return False  # not even an allowed network lets metadata through
         if not self.block_private or any(ip in net for net in self.allow):
             return True
         return is_public(ip)
@@ -110,12 +175,15 @@ class Destination:
 
 async def pin_destination(url: str, policy: AddressPolicy, resolve: Resolver = system_resolve) -> Destination:
     """Resolve once, refuse if any answer is refused, and aim the request at the checked address."""
-    target = httpx.URL(url)
+    try:
+        target = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise UpstreamFailed(f"invalid URL: {exc}") from exc
     host = target.host
     port = target.port or (443 if target.scheme == "https" else 80)
     try:
         addresses = await resolve(host, port)
-    except OSError as exc:
+    except (OSError, UnicodeError) as exc:  # a name the IDNA codec refuses (a label over 63 characters)
         raise UpstreamFailed(f"cannot resolve {host}: {exc}") from exc
     if not addresses:
         raise UpstreamFailed(f"cannot resolve {host}")
@@ -145,7 +213,11 @@ class OutboundResponse:
 
 
 def check_url(url: str) -> str:
-    if problem := url_problem(url):
+    try:
+        problem = url_problem(url)
+    except ValueError as exc:  # urlsplit refuses e.g. an unclosed IPv6 bracket
+        raise Invalid(f"invalid URL: {exc}") from exc
+    if problem:
         raise Invalid(problem)
     return url
 
@@ -168,14 +240,13 @@ async def request(
     if json_body is not None:
         send_headers.setdefault("content-type", "application/json")
     active = policy or _policy
-    target: httpx.URL | str = url
+    # Always pinned: even with private addresses allowed, metadata must not be reachable by rebinding.
+    destination = await pin_destination(url, active, resolve)
+    send_headers["host"] = destination.host_header
     extensions: dict[str, Any] = {}
-    if active.block_private:
-        destination = await pin_destination(url, active, resolve)
-        target = destination.url
-        send_headers["host"] = destination.host_header
-        if destination.sni_hostname:
-            extensions["sni_hostname"] = destination.sni_hostname
+    if destination.sni_hostname:
+        extensions["sni_hostname"] = destination.sni_hostname
+    target = destination.url
     try:
         async with (
             httpx.AsyncClient(timeout=httpx.Timeout(timeout_s), follow_redirects=False, trust_env=False) as client,

@@ -102,3 +102,15 @@ def required_text(value: str, field: str) -> str:
     if not text:
         raise Invalid(f"{field} required")
     return text
+
+
+def clean_positive_int(value: Any, field: str) -> int | None:
+    """The seed's optional positive integers (`ttlMs`, `ttlSeconds`): absent (UNSET) is None; anything
+    else, null included, must be a safe integer above zero (1.0 counts: one number type in JSON)."""
+    if value is msgspec.UNSET:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_SAFE_INT:
+        raise Invalid(f"{field} must be a positive integer")
+    return value

@@ -13,6 +13,11 @@ if ! command -v tmux >/dev/null 2>&1 && [ "$(id -u)" = "0" ] && command -v apt-g
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux) >/dev/null 2>&1 \
     || echo "note: could not install tmux; the orchestrator's tmux tests will be skipped"
 fi
+# The dashboard's browser tests drive Debian's chromium through Playwright (never `playwright install`).
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
+    || echo "note: could not install chromium; the browser tests will be skipped"
+fi
 .venv/bin/ruff check relay_model relay_api relay_worker relay_client tests bench scripts
 .venv/bin/mypy
 .venv/bin/lint-imports

@@ -19,6 +19,7 @@ from .recipes import RecipeController
 from .system import SystemReapController
 from .tasks import TaskController
 from .tokens import TokenController
+from .whoami import WhoamiController
 
 CONTROLLERS = [
     AgentController,
@@ -43,4 +44,5 @@ CONTROLLERS = [
     PairController,
     BroadcastController,
     TokenController,
+    WhoamiController,
 ]

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from relay_api.deps import PrincipalDep, RelayDep, session_guard
@@ -17,6 +18,8 @@ from relay_model.errors import Invalid, NotFound
 from relay_model.validation import AgentKind, AgentStatus, Id, Label, NonNegativeInt, TagList
 
 BUILTIN_IDS = frozenset(a[0] for a in BUILTIN_AGENTS)
+STATUS_TEXT = "status required"
+TAGS_TEXT = "tags field required"
 
 
 class HeartbeatInput(Input):
@@ -48,7 +51,13 @@ class AgentController(Controller):
     path = "/agents"
     tags = ["agents"]
 
-    @post("/", name="agents:register", opt={"scope": "agents:register"}, status_code=200)
+    @post(
+        "/",
+        name="agents:register",
+        opt={"scope": "agents:register"},
+        status_code=200,
+        responses={201: ResponseSpec(AgentCard, description="A new agent was registered", generate_examples=False)},
+    )
     async def register(
         self, relay: RelayDep, principal: PrincipalDep, data: JSONBody[RegisterAgentInput]
     ) -> Response[AgentCard]:
@@ -90,7 +99,8 @@ class AgentController(Controller):
             await relay.channels.agent_changed(agent_id)
         return AgentResult(agent=agent)
 
-    @patch("/{agent_id:str}/status", name="agents:status", opt={"scope": "agents:write"})
+    # A body that is not an object (null, [], …) answers the seed's text for the missing field.
+    @patch("/{agent_id:str}/status", name="agents:status", opt={"scope": "agents:write", "body_error": STATUS_TEXT})
     async def set_status(
         self,
         request: Request[Any, Any, Any],
@@ -106,7 +116,11 @@ class AgentController(Controller):
             await relay.channels.agent_changed(agent_id)
         return AgentResult(agent=agent)
 
-    @patch("/{agent_id:str}/label", name="agents:label", opt={"scope": "agents:write"})
+    @patch(
+        "/{agent_id:str}/label",
+        name="agents:label",
+        opt={"scope": "agents:write", "body_error": "label field required (string or null)"},
+    )
     async def set_label(
         self, relay: RelayDep, principal: PrincipalDep, agent_id: FromPath[str], data: JSONBody[LabelInput]
     ) -> Ok:
@@ -116,13 +130,13 @@ class AgentController(Controller):
         await relay.agents.set_label(agent_id, data.label or None)
         return Ok()
 
-    @patch("/{agent_id:str}/tags", name="agents:tags", opt={"scope": "agents:write"})
+    @patch("/{agent_id:str}/tags", name="agents:tags", opt={"scope": "agents:write", "body_error": TAGS_TEXT})
     async def set_tags(
         self, relay: RelayDep, principal: PrincipalDep, agent_id: FromPath[str], data: JSONBody[TagsInput]
     ) -> AgentCard:
         await require_self(principal, agent_id, relay)
         if data.tags is None:
-            raise Invalid("tags field required")
+            raise Invalid(TAGS_TEXT)
         agent, changed = await relay.agents.set_tags(agent_id, data.tags)
         if changed:
             await relay.channels.agent_changed(agent_id)

@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
+import msgspec
 from litestar import Controller, Response, delete, get, patch, post
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from relay_api.deps import RelayDep
 from relay_api.responses import Ok
 from relay_model.automations.automations import Automation, AutomationInput, AutomationRun
-from relay_model.errors import NotFound
+from relay_model.automations.schedule import check_cron, check_timezone, upcoming_slots
+from relay_model.clock import now_ms
+from relay_model.errors import Invalid, NotFound
 from relay_model.flows.automation_dispatch import DispatchResult, run_now
+
+PREVIEW_MAX = 50
+
+
+class SchedulePreview(msgspec.Struct, rename="camel"):
+    cron: str
+    timezone: str
+    after: int
+    # The next slots strictly after `after`, in ms since the epoch.
+    runs: list[int]
 
 
 class AutomationController(Controller):
@@ -27,6 +40,27 @@ class AutomationController(Controller):
     async def create(self, relay: RelayDep, data: JSONBody[AutomationInput]) -> Automation:
         """Create an automation: `{name, enabled?, trigger, action}` (see the README for the shapes)."""
         return await relay.automations.create(data)
+
+    @get("/schedule/preview", name="automations:preview", opt={"scope": "automations:read"})
+    async def preview(
+        self,
+        cron: Annotated[str, QueryParameter(max_length=200, description="5 fields, or 6 with seconds first")],
+        timezone: Annotated[str | None, QueryParameter(max_length=64, description="IANA name; default UTC")] = None,
+        count: Annotated[int, QueryParameter(ge=1, le=PREVIEW_MAX)] = 5,
+        after: Annotated[int | None, QueryParameter(ge=0, description="ms since the epoch; default now")] = None,
+    ) -> SchedulePreview:
+        """The next `count` slots of a cron schedule, computed the way the workers schedule it (the
+        dashboard's preview while an automation is edited). Nothing is stored."""
+        expr = " ".join(cron.split())
+        if not expr:
+            raise Invalid("cron required")
+        check_cron(expr, field="cron")
+        tz = timezone.strip() if timezone and timezone.strip() else None
+        if tz:
+            check_timezone(tz, field="timezone")
+        start = now_ms() if after is None else after
+        runs = upcoming_slots(expr, tz, start, count)
+        return SchedulePreview(cron=expr, timezone=tz or "UTC", after=start, runs=runs)
 
     @get("/{automation_id:str}", name="automations:get", opt={"scope": "automations:read"})
     async def get_automation(self, relay: RelayDep, automation_id: FromPath[str]) -> Automation:
@@ -61,8 +95,12 @@ class AutomationRunController(Controller):
         self,
         relay: RelayDep,
         automation_id: Annotated[str | None, QueryParameter(name="automationId", max_length=240)] = None,
-        status: FromQuery[Literal["running", "succeeded", "failed"] | None] = None,
+        status: Annotated[
+            str | None,
+            QueryParameter(max_length=40, description="running | succeeded | failed (another value matches no run)"),
+        ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     ) -> list[AutomationRun]:
-        """Runs newest first, each with its outcome (`status`, `created`, `error`)."""
+        """Runs newest first, each with its outcome (`status`, `created`, `error`); an unknown `status`
+        matches none, as in the seed."""
         return await relay.automations.runs(automation_id=automation_id, status=status, limit=limit)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Controller, Response, delete, get, post, put
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
 from relay_api.deps import RelayDep
@@ -29,7 +30,12 @@ class ConnectorController(Controller):
     async def get_connector(self, relay: RelayDep, connector_id: FromPath[str]) -> Connector:
         return await relay.connectors.require(connector_id)
 
-    @put("/{connector_id:str}", name="connectors:put", opt={"scope": "connectors:admin"})
+    @put(
+        "/{connector_id:str}",
+        name="connectors:put",
+        opt={"scope": "connectors:admin"},
+        responses={201: ResponseSpec(Connector, description="A new connector was registered", generate_examples=False)},
+    )
     async def put_connector(
         self, relay: RelayDep, connector_id: FromPath[str], data: JSONBody[ConnectorInput]
     ) -> Response[Connector]:

@@ -9,9 +9,10 @@ from litestar import Controller, Request, get
 from litestar.params import QueryParameter
 from litestar.response import ServerSentEvent
 
-from relay_api.deps import PrincipalDep
-from relay_api.ownership import own_event_filter
-from relay_api.sse import EVICT_SCOPE_KEY, Broker, sse_eviction_middleware, type_filter
+from relay_api.deps import PrincipalDep, RelayDep
+from relay_api.event_scope import stream_filter
+from relay_api.ownership import stream_scope
+from relay_api.sse import EVICT_SCOPE_KEY, Broker, sse_eviction_middleware
 from relay_api.token_auth import SseLeases, stream_subject
 from relay_model.errors import Invalid
 from relay_model.events import Cursor
@@ -25,6 +26,7 @@ class EventController(Controller):
     async def stream(
         self,
         request: Request[Any, Any, Any],
+        relay: RelayDep,
         principal: PrincipalDep,
         types: Annotated[
             str | None, QueryParameter(max_length=2000, description="Comma-separated types; `agent.*` matches a prefix")
@@ -35,10 +37,12 @@ class EventController(Controller):
         """Every state change as `data: {type, source, subject, ts, data}`; resumable with `Last-Event-ID`.
 
         429 when the token already holds `AGENT_RELAY_SSE_MAX_PER_TOKEN` open streams (on any node).
-        An agent token's stream carries only events about its own agent."""
+        A token receives only events of areas it may read; an agent token's stream carries only events
+        about its own agent, an orchestrator token's about its own card and the agents it manages
+        (relay_api/event_scope.py)."""
         broker: Broker = request.app.state.broker
         leases: SseLeases = request.app.state.sse_leases
-        agent_id = own_event_filter(principal, agent_id)
+        scope = await stream_scope(principal, agent_id, relay)
         raw_resume = request.headers.get("last-event-id") or last_event_id
         resume = Cursor.parse(raw_resume)
         if raw_resume and resume is None:
@@ -47,7 +51,7 @@ class EventController(Controller):
         subject = stream_subject(principal)
         conn = await leases.open(subject)
         evict = cast("Callable[[], None] | None", request.scope.get(EVICT_SCOPE_KEY))
-        client = broker.add(type_filter(patterns, agent_id), evict)
+        client = broker.add(stream_filter(principal, patterns, scope, agent_id), evict)
         try:
             cursor = await broker.start_cursor(resume)
         except BaseException:

@@ -3,6 +3,7 @@ record of callback deliveries."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -32,11 +33,17 @@ INTEGRATION_ROLE = "integration"
 INTEGRATION_BASE_SCOPES = frozenset({"integrations:write"})
 
 
-def integration_resolver(integrations: tuple[Integration, ...]) -> Resolver:
+def integration_resolver(
+    integrations: tuple[Integration, ...], count: Callable[[str], Awaitable[None]] | None = None
+) -> Resolver:
+    """Configured integration tokens; `count(name)` counts each request against its rate limit (429 over it)."""
+
     async def resolve(token: str) -> Principal | None:
         integ = find_by_token(integrations, token)
         if integ is None:
             return None
+        if count is not None:
+            await count(integ.name)
         # "*" in an integration's scopes means every integration scope (has_scope), never admin access.
         api_scopes = {s for s in integ.scopes if s != "*"}
         return Principal(role=INTEGRATION_ROLE, sub=integ.name, scopes=INTEGRATION_BASE_SCOPES | api_scopes)
@@ -44,9 +51,11 @@ def integration_resolver(integrations: tuple[Integration, ...]) -> Resolver:
     return resolve
 
 
-def install_integration_auth(authenticator: Authenticator, settings: Settings) -> None:
+def install_integration_auth(
+    authenticator: Authenticator, settings: Settings, count: Callable[[str], Awaitable[None]]
+) -> None:
     if settings.integrations:
-        authenticator.add_resolver(integration_resolver(settings.integrations))
+        authenticator.add_resolver(integration_resolver(settings.integrations, count))
 
 
 class IntegrationEventResult(msgspec.Struct, rename="camel"):

@@ -6,11 +6,19 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, MediaType, Response, get, post
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from relay_api.deps import PrincipalDep, RelayDep
-from relay_api.ownership import acting_agent, require_history_filter, require_message_access, require_self
-from relay_model.auth.roles import AGENT
+from relay_api.ownership import (
+    acting_agent,
+    bound_to_one,
+    require_history_filter,
+    require_message_access,
+    require_message_access_as,
+    require_own_kind,
+    require_self,
+)
 from relay_model.errors import Forbidden, NotFound
 from relay_model.messages.messages import (
     ClaimInput,
@@ -39,17 +47,29 @@ class MessageController(Controller):
     path = "/messages"
     tags = ["messages"]
 
-    @post("/", name="messages:send", opt={"scope": "messages:send"}, status_code=201)
+    @post(
+        "/",
+        name="messages:send",
+        opt={"scope": "messages:send"},
+        status_code=201,
+        responses={
+            200: ResponseSpec(
+                Message, description="The idempotencyKey was used before: the first message", generate_examples=False
+            )
+        },
+    )
     async def send(
         self, relay: RelayDep, principal: PrincipalDep, data: JSONBody[SendMessageInput]
     ) -> Response[Message]:
         """Send a message. 201 with the new message; 200 with the first one when the idempotencyKey was used."""
         await require_self(principal, data.from_, relay)
+        require_own_kind(principal, data.kind)
         # The hot path: the script's JSON is the response body, not decoded and encoded again.
         raw, created = await relay.messages.send_json(data)
         if not created:
             # Idempotency keys are global (as in the seed): the first message answers a repeat only
-            # when the caller may read it, or a token could read another agent's mail by guessing keys.
+            # when the caller may read it, or a token could read another agent's mail by guessing keys
+            # (a repeat is rare, so the check's read does not touch the sending path).
             await require_message_access(principal, decode_message(raw), relay)
         return Response(raw.encode(), media_type=MediaType.JSON, status_code=201 if created else 200)  # type: ignore[arg-type]
 
@@ -71,7 +91,7 @@ class MessageController(Controller):
         if for_agent:
             await require_self(principal, for_agent, relay)
             return await relay.messages.inbox(for_agent, since=since or 0, limit=limit)
-        require_history_filter(principal, from_agent, to)
+        await require_history_filter(principal, from_agent, to, relay)
         return await relay.messages.history(
             since=since, before=before, limit=limit, from_=from_agent, to=to, channel=channel, kind=kind
         )
@@ -108,11 +128,11 @@ class MessageController(Controller):
     ) -> ClaimResult:
         """Claim a claimable message: 200 to the one holder (also when it asks again), 409 to everyone else."""
         await require_self(principal, data.agent_id, relay)
-        if principal.role == AGENT:
-            # The claim answers the message: an agent token claims only a message it may read.
+        if bound_to_one(principal):
+            # The claim answers the message: a bound token claims only a message its agent may read.
             found = await relay.messages.get(message_id)
             if found is not None:
-                await require_message_access(principal, found, relay)
+                await require_message_access_as(principal, found, data.agent_id, relay)
         message, _ = await relay.messages.claim(message_id, data.agent_id, data.ttl_ms)
         return ClaimResult(ok=True, message=message)
 

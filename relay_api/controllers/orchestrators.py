@@ -6,10 +6,11 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Response, delete, get, patch, post
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from relay_api.deps import PrincipalDep, RelayDep
-from relay_api.ownership import require_orchestrator
+from relay_api.ownership import require_orchestrator, require_self
 from relay_api.responses import ActionAccepted, Ok, OrchestratorSpawnAccepted
 from relay_model.activity import state_activity
 from relay_model.agents import directories
@@ -17,6 +18,9 @@ from relay_model.agents.orchestrators import HeartbeatInput, ManagedAgentsInput,
 from relay_model.clock import now_ms
 from relay_model.errors import NotFound
 from relay_model.flows import control
+
+# JSON that is not an object: bodies the seed's heartbeat reads as `{}`.
+NotAnObject = list[Any] | str | float | bool | None
 
 
 class AgentsUpdated(msgspec.Struct, rename="camel"):
@@ -28,7 +32,15 @@ class OrchestratorController(Controller):
     path = "/orchestrators"
     tags = ["orchestrators"]
 
-    @post("/", name="orchestrators:register", opt={"scope": "orchestrators:write"}, status_code=200)
+    @post(
+        "/",
+        name="orchestrators:register",
+        opt={"scope": "orchestrators:write"},
+        status_code=200,
+        responses={
+            201: ResponseSpec(Orchestrator, description="A new orchestrator was registered", generate_examples=False)
+        },
+    )
     async def register(
         self, relay: RelayDep, principal: PrincipalDep, data: JSONBody[RegisterOrchestratorInput]
     ) -> Response[Orchestrator]:
@@ -74,11 +86,13 @@ class OrchestratorController(Controller):
         relay: RelayDep,
         principal: PrincipalDep,
         orchestrator_id: FromPath[str],
-        data: JSONBody[HeartbeatInput | None] = None,
+        data: JSONBody[HeartbeatInput | NotAnObject] = None,
     ) -> Ok:
-        """Keep the orchestrator (and its agent) online; may report runtime version/protocolVersion/gitSha."""
+        """Keep the orchestrator (and its agent) online; may report runtime version/protocolVersion/gitSha.
+        A body that is not an object (null, [], …) counts as `{}`, as in the seed."""
         require_orchestrator(principal, orchestrator_id)
-        await relay.orchestrators.heartbeat(orchestrator_id, data or HeartbeatInput())
+        body = data if isinstance(data, HeartbeatInput) else HeartbeatInput()
+        await relay.orchestrators.heartbeat(orchestrator_id, body)
         return Ok()
 
     @patch("/{orchestrator_id:str}/agents", name="orchestrators:agents", opt={"scope": "orchestrators:write"})
@@ -128,6 +142,9 @@ class OrchestratorController(Controller):
     ) -> ActionAccepted:
         """Restart/shut down one managed agent (`agentId`) or all of them."""
         require_orchestrator(principal, orchestrator_id)
+        if data.agent_id:
+            # The orchestrator's own route, but the agent must be one it manages.
+            await require_self(principal, data.agent_id, relay)
         orch = await relay.orchestrators.require(orchestrator_id)
         command = await control.orchestrator_action(relay, orch, data)
         return ActionAccepted(ok=True, action=data.action, command=command)
@@ -136,10 +153,13 @@ class OrchestratorController(Controller):
     async def directories(
         self,
         relay: RelayDep,
+        principal: PrincipalDep,
         orchestrator_id: FromPath[str],
         path: Annotated[str | None, QueryParameter(max_length=4096)] = None,
     ) -> Response[Any]:
-        """Proxy to the orchestrator's `apiUrl` + `/api/directories` (5 s, size cap, no redirects)."""
+        """Proxy to the orchestrator's `apiUrl` + `/api/directories` (5 s, size cap, no redirects).
+        Agent tokens browse no orchestrator's directories; an orchestrator token only its own."""
+        require_orchestrator(principal, orchestrator_id)
         orch = await relay.orchestrators.require(orchestrator_id)
         token = await relay.orchestrators.api_token(orch.id)
         status, body = await directories.orchestrator_directories(orch, path, token)

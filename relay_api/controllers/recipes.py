@@ -6,13 +6,13 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Response, get, post
-from litestar.params import Body, FromPath, FromQuery, QueryParameter
+from litestar.params import Body, FromPath, QueryParameter
 
 from relay_api.deps import RelayDep
 from relay_model.automations.automations import reword
 from relay_model.errors import Invalid, Unprocessable
 from relay_model.recipes.loader import LoadedRecipe
-from relay_model.recipes.runner import InstanceStatus, RecipeInstance, RecipeStartInput, RecipeStopInput, StartResult
+from relay_model.recipes.runner import RecipeInstance, RecipeStartInput, RecipeStopInput, StartResult
 from relay_model.recipes.schema import RecipeError
 
 
@@ -25,6 +25,9 @@ def _body(raw: Any, kind: type[msgspec.Struct], not_object: str) -> Any:
         return msgspec.convert(raw, kind)
     except msgspec.ValidationError as exc:
         raise Invalid(reword("", exc).lstrip(".")) from None
+
+
+STATUS_TEXT = "running | succeeded | failed | stopped (another value matches no instance)"
 
 
 class RecipeController(Controller):
@@ -43,6 +46,9 @@ class RecipeController(Controller):
         data: Annotated[Any, Body(description="{name | recipe, cwd?, orchestratorId?, startedBy?, parameters?}")],
     ) -> Response[StartResult]:
         """Start an instance: 202 with the instance and the commands of its first steps."""
+        # The seed answers a body that is not an object (null included) with "recipe name required".
+        if not isinstance(data, dict):
+            raise Invalid("recipe name required")
         body: RecipeStartInput = _body(data, RecipeStartInput, "recipe name required")
         return Response(await relay.recipes.start(body), status_code=202)
 
@@ -50,10 +56,10 @@ class RecipeController(Controller):
     async def list_instances(
         self,
         relay: RelayDep,
-        status: FromQuery[InstanceStatus | None] = None,
+        status: Annotated[str | None, QueryParameter(max_length=40, description=STATUS_TEXT)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     ) -> list[RecipeInstance]:
-        """Instances newest first, optionally of one status."""
+        """Instances newest first, optionally of one status (an unknown status matches none, as in the seed)."""
         return await relay.recipes.list(status=status, limit=limit)
 
     @get("/instances/{instance_id:str}", name="recipes:instance", opt={"scope": "recipes:read"})

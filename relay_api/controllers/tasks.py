@@ -9,7 +9,7 @@ from litestar import Controller, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from relay_api.deps import PrincipalDep, RelayDep
-from relay_api.ownership import require_self
+from relay_api.ownership import bound_to_one, default_identity, require_self, task_actor
 from relay_model.errors import Invalid
 from relay_model.flows.integration_events import notify_target
 from relay_model.tasks.tasks import (
@@ -57,8 +57,12 @@ class TaskController(Controller):
         )
 
     @post("/", name="tasks:create", opt={"scope": "tasks:write"}, status_code=201)
-    async def create(self, relay: RelayDep, data: JSONBody[CreateTaskInput]) -> Task:
-        """Create a task (status open). A target agent is told with a `task` message."""
+    async def create(self, relay: RelayDep, principal: PrincipalDep, data: JSONBody[CreateTaskInput]) -> Task:
+        """Create a task (status open). A target agent is told with a `task` message.
+        An agent or orchestrator token's task names it as `source` (the default; another source is 403)."""
+        data.source = default_identity(principal, data.source)
+        if bound_to_one(principal) and data.source is not None:
+            await require_self(principal, data.source, relay)
         if data.source and any(i.name == data.source for i in relay.settings.integrations):
             # An integration's tasks (and callbacks) come only through its own token.
             raise Invalid(f"source {data.source} is an integration; post its events to /api/integrations/events")
@@ -81,12 +85,16 @@ class TaskController(Controller):
         self, relay: RelayDep, principal: PrincipalDep, task_id: FromPath[int], data: JSONBody[TaskStatusInput]
     ) -> Task:
         """`open` releases the claim; `claimed`/`in_progress`/`blocked` with `agentId` hold (and renew) it;
-        a live claim of another agent refuses the change with 409."""
-        if data.agent_id is not None:
-            await require_self(principal, data.agent_id, relay)
-        task = await relay.tasks.set_status(task_id, data.status, data.agent_id, data.note)
+        a live claim of another agent refuses the change with 409. Agent and orchestrator tokens change
+        only tasks their agent holds (or take one nobody holds); an agent token's `agentId` defaults to itself."""
+        agent_id = task_actor(principal, data.agent_id)
+        if agent_id is not None:
+            await require_self(principal, agent_id, relay)
+        task = await relay.tasks.set_status(
+            task_id, data.status, agent_id, data.note, claimant_only=bound_to_one(principal)
+        )
         title = "Task reopened" if task.status == "open" else f"Task {task.status.replace('_', ' ')}"
-        await relay.activity.add(task_activity(task, title, data.agent_id))
+        await relay.activity.add(task_activity(task, title, agent_id))
         return task
 
     @post("/{task_id:int}/claim", name="tasks:claim", opt={"scope": "tasks:write"}, status_code=200)

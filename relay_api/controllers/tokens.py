@@ -18,6 +18,7 @@ from relay_model.auth.roles import AGENT, ORCHESTRATOR
 from relay_model.auth.tokens import CreateTokenInput, IssuedToken, TokenRecord
 from relay_model.errors import Forbidden, Invalid, NotFound
 from relay_model.relay import Relay
+from relay_model.validation import clean_positive_int
 
 ADMIN_SCOPE = "tokens:admin"
 DELEGATED = {"delegated_scope": "tokens:delegate"}
@@ -59,6 +60,7 @@ class TokenController(Controller):
         """Issue a signed token. `sub` defaults to the role; `scope` (or `scopes`) narrows what the role
         grants; `ttlSeconds` sets its lifetime. The secret `token` is in this answer only. An orchestrator
         token may issue `agent` tokens whose `sub` is an agent it manages (else 403)."""
+        ttl_s = clean_positive_int(data.ttl_seconds, "ttlSeconds")
         scope = data.scope if data.scope is not None else (data.scopes or [])
         scope = [s.strip() for s in scope if s.strip()]
         problem = check_requested(data.role, scope)
@@ -71,7 +73,7 @@ class TokenController(Controller):
             # A delegated issuer is always named as itself, so the record says who minted it.
             created_by = f"{principal.role}:{principal.sub}"
         issued = await relay.tokens.create(
-            role=data.role, sub=sub, scope=scope, ttl_s=data.ttl_seconds, created_by=created_by
+            role=data.role, sub=sub, scope=scope, ttl_s=ttl_s, created_by=created_by
         )
         return Response(issued, status_code=201)
 

@@ -173,6 +173,10 @@ class AsyncClient:
         """`GET /api/health` (no token needed). 503 while Redis is down: RelayError whose body is the health."""
         return await self._call("GET", "/api/health", models.Health)
 
+    async def whoami(self) -> models.Whoami:
+        """`GET /api/whoami`: the token's role, subject and every `<area>:<verb>` scope it holds."""
+        return await self._call("GET", "/api/whoami", models.Whoami)
+
     async def healthz(self) -> models.Probe:
         """`GET /healthz`: the process runs."""
         return await self._call("GET", "/healthz", models.Probe)
@@ -1034,6 +1038,13 @@ class AsyncAutomations(_Area):
 
     async def delete(self, automation_id: str) -> None:
         await self._c._ok("DELETE", f"/api/automations/{seg(automation_id)}")
+
+    async def preview(
+        self, cron: str, *, timezone: str | None = None, count: int | None = None, after: int | None = None
+    ) -> models.SchedulePreview:
+        """The next `count` slots of `cron` as the workers would schedule them; nothing is stored."""
+        params = {"cron": cron, "timezone": timezone, "count": count, "after": after}
+        return await self._c._call("GET", "/api/automations/schedule/preview", models.SchedulePreview, params=params)
 
     async def run(self, automation_id: str) -> models.DispatchResult:
         """Run it now (also when disabled): the run and what its action created."""

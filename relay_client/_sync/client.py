@@ -174,6 +174,10 @@ class Client:
         """`GET /api/health` (no token needed). 503 while Redis is down: RelayError whose body is the health."""
         return self._call("GET", "/api/health", models.Health)
 
+    def whoami(self) -> models.Whoami:
+        """`GET /api/whoami`: the token's role, subject and every `<area>:<verb>` scope it holds."""
+        return self._call("GET", "/api/whoami", models.Whoami)
+
     def healthz(self) -> models.Probe:
         """`GET /healthz`: the process runs."""
         return self._call("GET", "/healthz", models.Probe)
@@ -1035,6 +1039,13 @@ class Automations(_Area):
 
     def delete(self, automation_id: str) -> None:
         self._c._ok("DELETE", f"/api/automations/{seg(automation_id)}")
+
+    def preview(
+        self, cron: str, *, timezone: str | None = None, count: int | None = None, after: int | None = None
+    ) -> models.SchedulePreview:
+        """The next `count` slots of `cron` as the workers would schedule them; nothing is stored."""
+        params = {"cron": cron, "timezone": timezone, "count": count, "after": after}
+        return self._c._call("GET", "/api/automations/schedule/preview", models.SchedulePreview, params=params)
 
     def run(self, automation_id: str) -> models.DispatchResult:
         """Run it now (also when disabled): the run and what its action created."""

@@ -254,15 +254,26 @@ def _command_line(c: Command) -> str:
 @click.option("--target", help="Only commands for this target.")
 @click.option("--type", "type_", help="Only commands of this type.")
 def commands_watch(command_id: str | None, target: str | None, type_: str | None) -> None:
-    """Follow commands live. With COMMAND_ID: until it finishes (exit 0 if it succeeded, else 1)."""
+    """Follow commands live. With COMMAND_ID: its state now, then each change until it is final
+    (exit 0 if it succeeded, else 1)."""
     relay = client()
     stream = relay.events(types=["command.*"])
+    shown: dict[str, tuple[int, str]] = {}
+
+    def show(command: Command) -> None:
+        # The snapshot and the stream overlap: a change already shown (or older) is not shown again.
+        seen = shown.get(command.id)
+        if seen is not None and (command.updated_at, command.status) <= seen:
+            return
+        shown[command.id] = (command.updated_at, command.status)
+        emit_line(command, functools.partial(click.echo, _command_line(command)))
+
     try:
         with stream:
             stream.connect()
             if command_id is not None:
                 current = relay.commands.get(command_id)
-                emit_line(current, functools.partial(click.echo, _command_line(current)))
+                show(current)
                 if current.final:
                     sys.exit(0 if current.status == "succeeded" else 1)
             for event in stream:
@@ -274,9 +285,8 @@ def commands_watch(command_id: str | None, target: str | None, type_: str | None
                     continue
                 if (target and command.target != target) or (type_ and command.type != type_):
                     continue
-                emit_line(command, functools.partial(click.echo, _command_line(command)))
+                show(command)
                 if command_id is not None and command.final:
                     sys.exit(0 if command.status == "succeeded" else 1)
     except KeyboardInterrupt:
         return
-

@@ -163,7 +163,8 @@ def build_server(session: AgentSession, *, host: str = "127.0.0.1", port: int = 
         reply_to: Annotated[int | None, Field(description="id of the message you answer", ge=1)] = None,
         subject: Annotated[str | None, Field(description="a short subject line", max_length=500)] = None,
         kind: Annotated[
-            Literal["chat", "task", "control", "system"], Field(description="chat unless you know better")
+            # `system` messages are the relay's own: an agent token's are refused (403).
+            Literal["chat", "task", "control"], Field(description="chat unless you know better")
         ] = "chat",
         idempotency_key: Annotated[
             str | None, Field(description="a unique key: a repeat with it is not stored twice", max_length=240)
@@ -331,7 +332,8 @@ def build_server(session: AgentSession, *, host: str = "127.0.0.1", port: int = 
         title: Annotated[str, Field(description="one line saying what happened", max_length=240)],
         body: Annotated[str | None, Field(description="details")] = None,
         kind: Annotated[
-            Literal["state", "task", "question", "message", "reply", "operator", "pair"],
+            # `operator` entries are people's: an agent token's are refused (403).
+            Literal["state", "task", "question", "message", "reply", "pair"],
             Field(description="state for progress, question to ask a person"),
         ] = "state",
         metadata: Annotated[dict[str, Any] | None, Field(description="structured details (JSON object)")] = None,

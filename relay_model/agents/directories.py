@@ -21,7 +21,7 @@ from urllib.parse import quote
 import msgspec
 
 from relay_model import outbound
-from relay_model.agents.orchestrators import Orchestrator
+from relay_model.agents.orchestrators import Orchestrator, api_url_problem
 from relay_model.errors import Invalid, NotFound, RelayError, Unprocessable, UpstreamFailed
 
 PROXY_TIMEOUT_S: Final = 5.0
@@ -89,7 +89,9 @@ async def orchestrator_directories(
     (`relay orchestrator --api-port` refuses calls without it); seed-era orchestrators register none.
 
     Returns the orchestrator's status code and JSON body; 422 when it has no API or is not online;
-    502 "Failed to reach orchestrator API: …" when the call fails, redirects or answers non-JSON.
+    502 "Failed to reach orchestrator API: …" when the call fails, redirects, answers non-JSON or
+    with a status code outside 200-599 (which could not be passed on). The path is the relay's:
+    `apiUrl` is an origin (checked again here, for records an older node stored).
     """
     if not orch.api_url:
         raise Unprocessable("orchestrator does not expose an API")
@@ -99,12 +101,16 @@ async def orchestrator_directories(
     query = "?path=" + quote(path, safe=URI_COMPONENT_SAFE) if path else ""
     url = f"{orch.api_url}/api/directories{query}"
     try:
+        if problem := api_url_problem(orch.api_url):
+            raise UpstreamFailed(problem)
         headers = {"Authorization": f"Bearer {api_token}"} if api_token else None
         response = await outbound.request(
             "GET", url, headers=headers, timeout_s=PROXY_TIMEOUT_S, max_bytes=PROXY_MAX_BYTES
         )
         if 300 <= response.status_code < 400:
             raise UpstreamFailed(f"redirect refused (HTTP {response.status_code})")
+        if not 200 <= response.status_code <= 599:
+            raise UpstreamFailed(f"invalid HTTP status {response.status_code}")
         return response.status_code, response.json()
     except RelayError as exc:
         raise UpstreamFailed(f"Failed to reach orchestrator API: {exc.message}") from exc

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from typing import Annotated, Any, Final, Literal
 from urllib.parse import urlsplit
 
+import httpx
 import msgspec
 from msgspec import Meta
 from redis.asyncio import Redis
@@ -75,7 +76,8 @@ class RegisterOrchestratorInput(Input):
     base_dir: Path | None = None
     env_keys: Annotated[list[EnvKey], Meta(max_length=200)] | None = None
     version: ShortText | None = None
-    protocol_version: Any = None
+    # Absent is "not reported"; anything else, null included, must be a positive integer (the seed).
+    protocol_version: Annotated[Any, Meta(description="positive integer")] = msgspec.UNSET
     git_sha: ShortText | None = None
     meta: JsonObject | None = None
     api_url: Annotated[str, Meta(max_length=500)] | None = None
@@ -88,7 +90,7 @@ class HeartbeatInput(Input):
     """Optional runtime details an orchestrator reports with each heartbeat."""
 
     version: ShortText | None = None
-    protocol_version: Any = None
+    protocol_version: Annotated[Any, Meta(description="positive integer")] = msgspec.UNSET
     git_sha: ShortText | None = None
 
 
@@ -116,8 +118,8 @@ def decode_orchestrator(raw: str | bytes) -> Orchestrator:
 
 
 def clean_protocol_version(value: Any) -> int | None:
-    """The seed's `cleanProtocolVersion`: absent is None, otherwise a positive integer."""
-    if value is None:
+    """The seed's `cleanProtocolVersion`: absent is None, otherwise (null too) a positive integer."""
+    if value is msgspec.UNSET:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value) or value <= 0:
         raise Invalid("protocolVersion must be a positive integer")
@@ -133,14 +135,41 @@ def clean_providers(value: list[str] | None) -> list[str]:
     return list(dict.fromkeys(value))
 
 
+API_URL_TEXT: Final = "apiUrl must be an http or https URL"
+API_URL_ORIGIN_TEXT: Final = (
+    "apiUrl must be an origin: http(s)://host[:port], without a path, query, fragment or user info"
+)
+
+
+def api_url_problem(url: str) -> str | None:
+    """Why `url` cannot be an orchestrator's API base, or None. The relay appends the one path it
+    proxies (`/api/directories`), so the URL is an origin only: a path, `?`, `#`, `..` or user info
+    would let the registrant choose what the relay fetches."""
+    if not url.lower().startswith(("http://", "https://")):
+        return API_URL_TEXT
+    try:
+        parts = urlsplit(url)
+        if parts.port == 0:
+            raise ValueError("port 0")
+        host = str(httpx.URL(url).host)
+    except (ValueError, httpx.InvalidURL) as exc:
+        return f"apiUrl is not a valid URL: {exc}"
+    if parts.scheme not in ("http", "https") or not parts.hostname or not host:
+        return API_URL_TEXT
+    if parts.path or parts.query or parts.fragment or any(c in url for c in "?#@\\") or not url.isprintable():
+        return API_URL_ORIGIN_TEXT
+    if any(c.isspace() for c in url):
+        return API_URL_ORIGIN_TEXT
+    return None
+
+
 def clean_api_url(value: str | None) -> str | None:
-    """An orchestrator's API base URL: http(s) with a host; a trailing slash is dropped."""
+    """An orchestrator's API base URL (an http(s) origin, see `api_url_problem`); a trailing slash is dropped."""
     if value is None or not value.strip():
         return None
     url = value.strip().rstrip("/")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise Invalid("apiUrl must be an http or https URL")
+    if problem := api_url_problem(url):
+        raise Invalid(problem)
     return url
 
 

@@ -116,8 +116,12 @@ def _string_list(value: Any, field: str) -> list[str] | None:
     return [v for v in (s.strip() for s in value) if v]
 
 
+# A field the body leaves out (the seed's `undefined`), unlike one it sends as null.
+_ABSENT: Final = object()
+
+
 def _env(value: Any, stored: dict[str, str]) -> dict[str, str]:
-    if value is None:
+    if value is _ABSENT:
         return {}
     if not _is_record(value):
         raise Invalid("env must be an object")
@@ -130,7 +134,7 @@ def _env(value: Any, stored: dict[str, str]) -> dict[str, str]:
 
 
 def _positive_int(value: Any, field: str) -> int | None:
-    if value is None:
+    if value is _ABSENT:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0 or value > 2**53 - 1:
         raise Invalid(f"{field} must be a positive integer")
@@ -143,19 +147,21 @@ def clean_provider_config(provider: str, body: Any, stored: ProviderConfig) -> P
         raise Invalid("provider config body must be an object")
     defaults = default_provider_config(provider)
     headless = body.get("headless") if _is_record(body.get("headless")) else {}
+    # Checked in the seed's order: its object literal's fields, top to bottom.
     command = _string(body.get("command"), "command", max_len=500, required=True)
     assert command is not None
     args = _string_list(body.get("defaultArgs"), "defaultArgs")
+    env = _env(body.get("env", _ABSENT), stored.env)
     plugin_dirs = _string_list(body.get("pluginDirs"), "pluginDirs")
     capabilities = _string_list(body.get("defaultCapabilities"), "defaultCapabilities")
     approval = _string(body.get("defaultApprovalMode"), "defaultApprovalMode", max_len=80)
     tags = _string_list(body.get("defaultTags"), "defaultTags")
     tmux_prefix = _string(headless.get("tmuxPrefix"), "headless.tmuxPrefix", max_len=120)
-    shutdown = _positive_int(headless.get("shutdownTimeoutMs"), "headless.shutdownTimeoutMs")
+    shutdown = _positive_int(headless.get("shutdownTimeoutMs", _ABSENT), "headless.shutdownTimeoutMs")
     return ProviderConfig(
         command=command,
         default_args=args if args is not None else defaults.default_args,
-        env=_env(body.get("env"), stored.env),
+        env=env,
         plugin_dirs=plugin_dirs if plugin_dirs is not None else defaults.plugin_dirs,
         default_capabilities=capabilities if capabilities is not None else defaults.default_capabilities,
         default_approval_mode=approval or defaults.default_approval_mode,

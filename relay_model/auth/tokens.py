@@ -26,7 +26,7 @@ from relay_model.base import Input, Model
 from relay_model.clock import now_ms
 from relay_model.errors import Invalid, Unauthorized, Unavailable
 from relay_model.scripts import Scripts
-from relay_model.validation import MAX_LIST_ITEMS, PositiveInt
+from relay_model.validation import MAX_LIST_ITEMS
 
 ALGORITHM: Final = "HS256"
 MIN_SECRET_CHARS: Final = 32
@@ -63,7 +63,8 @@ class CreateTokenInput(Input):
     scope: ScopeList | None = None
     # The seed accepts either spelling.
     scopes: ScopeList | None = None
-    ttl_seconds: PositiveInt | None = None
+    # Checked after `role` (the seed's order); absent is the default lifetime, null is refused.
+    ttl_seconds: Annotated[Any, Meta(description="positive integer (seconds)")] = msgspec.UNSET
     created_by: Annotated[str, Meta(max_length=120)] | None = None
 
 

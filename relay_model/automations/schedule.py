@@ -23,19 +23,21 @@ from croniter import croniter
 from relay_model.errors import Invalid
 
 
-def check_cron(expr: str) -> None:
+# `field` names the input in the error text: `trigger.cron` in an automation body, `cron` in the
+# schedule preview's query string.
+def check_cron(expr: str, field: str = "trigger.cron") -> None:
     fields = expr.split()
     if len(fields) not in (5, 6):
-        raise Invalid("trigger.cron must have 5 fields, or 6 with seconds first")
+        raise Invalid(f"{field} must have 5 fields, or 6 with seconds first")
     if not croniter.is_valid(expr, second_at_beginning=len(fields) == 6):
-        raise Invalid(f"trigger.cron is not a valid cron expression: {expr}")
+        raise Invalid(f"{field} is not a valid cron expression: {expr}")
 
 
-def check_timezone(name: str) -> None:
+def check_timezone(name: str, field: str = "trigger.timezone") -> None:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise Invalid(f"trigger.timezone is not a known time zone: {name}") from None
+        raise Invalid(f"{field} is not a known time zone: {name}") from None
 
 
 def _iter(expr: str, tz: str | None, start_ms: int, *, prev: bool = False) -> croniter:
@@ -47,6 +49,12 @@ def _iter(expr: str, tz: str | None, start_ms: int, *, prev: bool = False) -> cr
 def next_slot(expr: str, tz: str | None, after_ms: int) -> int:
     """The first slot strictly after `after_ms`."""
     return int(_iter(expr, tz, after_ms).get_next(float) * 1000)
+
+
+def upcoming_slots(expr: str, tz: str | None, after_ms: int, count: int) -> list[int]:
+    """The next `count` slots strictly after `after_ms` (what the dashboard's cron preview shows)."""
+    it = _iter(expr, tz, after_ms)
+    return [int(it.get_next(float) * 1000) for _ in range(count)]
 
 
 def latest_slot(expr: str, tz: str | None, at_ms: int) -> int:

@@ -46,7 +46,7 @@ from relay_model.base import Input, Model
 from relay_model.clock import now_ms
 from relay_model.errors import Invalid
 from relay_model.scripts import Scripts
-from relay_model.validation import JsonObject, check_json_size, required_text
+from relay_model.validation import JsonObject, check_json_size, clean_positive_int, required_text
 
 log = logging.getLogger("relay.commands")
 
@@ -103,7 +103,8 @@ class CreateCommandInput(Input):
     target: Annotated[str, Meta(max_length=240)]
     params: Annotated[Any, Meta(description="JSON object (at most 65,536 characters encoded)")] = None
     correlation_id: Annotated[str, Meta(max_length=240)] | None = None
-    ttl_ms: Annotated[Any, Meta(description="positive integer (ms)")] = None
+    # Absent means no ttl; anything else, null included, must be a positive integer (the seed).
+    ttl_ms: Annotated[Any, Meta(description="positive integer (ms)")] = msgspec.UNSET
 
 
 class UpdateCommandInput(Input):
@@ -146,17 +147,6 @@ def clean_object(value: Any, field: str) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         raise Invalid(f"{field} must be an object")
     check_json_size(value, field)
-    return value
-
-
-def clean_positive_int(value: Any, field: str) -> int | None:
-    """The seed's check: absent is None; otherwise a safe integer above zero (1.0 counts, as in JSON)."""
-    if value is None:
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= 2**53 - 1:
-        raise Invalid(f"{field} must be a positive integer")
     return value
 
 

@@ -184,6 +184,10 @@ class MessageStore:
         (raw,) = await self.scripts.run("messages_get", [keys.message(message_id)], [])
         return decode_message(raw) if raw else None
 
+    async def in_inbox(self, agent_id: str, message_id: int) -> bool:
+        """Whether the message reached `agent_id`'s inbox (direct or fan-out; broadcasts are not listed there)."""
+        return await self.redis.zscore(keys.inbox(agent_id), message_id) is not None
+
     async def inbox(self, agent_id: str, *, since: int, limit: int) -> list[Message]:
         raws = await self.scripts.run(
             "messages_inbox",

@@ -221,11 +221,24 @@ class TaskStore:
         )
         return _decode(raw), bool(fresh)
 
-    async def set_status(self, task_id: int, status: str, agent_id: str | None, note: str | None) -> Task:
+    async def set_status(
+        self, task_id: int, status: str, agent_id: str | None, note: str | None, *, claimant_only: bool = False
+    ) -> Task:
+        """`claimant_only`: `agent_id` must be the task's claimant (or take a task nobody holds)."""
         (raw,) = await self.scripts.run_checked(
             "task_status",
             [keys.task(task_id), keys.task_claims(), keys.task_claimants(), keys.events(keys.TASK), *self._cb_keys()],
-            [now_ms(), task_id, status, agent_id or "", note or "", self.maxlen, self.callbacks, self.claim_ttl_ms],
+            [
+                now_ms(),
+                task_id,
+                status,
+                agent_id or "",
+                note or "",
+                self.maxlen,
+                self.callbacks,
+                self.claim_ttl_ms,
+                "1" if claimant_only else "0",
+            ],
         )
         return _decode(raw)
 

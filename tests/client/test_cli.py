@@ -297,31 +297,24 @@ def processes() -> Iterator[list[subprocess.Popen[str]]]:
             p.wait(timeout=10)
 
 
-def wait_for_stream(url: str, before: int) -> None:
-    deadline = time.monotonic() + 30  # a guard against hanging
-    while httpx.get(url + "/api/health").json()["sse"]["clients"] <= before:
-        assert time.monotonic() < deadline, "the command never opened its event stream"
-        time.sleep(0.05)
-
-
-def sse_clients(url: str) -> int:
-    return int(httpx.get(url + "/api/health").json()["sse"]["clients"])
-
-
 def test_inbox_follow_and_events(url: str, processes: list[subprocess.Popen[str]], tmp_path: Path) -> None:
     env = relay_env(url, ADMIN_TOKEN, AGENT_RELAY_DATA_DIR=str(tmp_path))
     with Client(url, ADMIN_TOKEN) as relay:
         relay.agents.register("bob", tags=["team"])
         old = relay.messages.send("x", "bob", "already there")
-        before = sse_clients(url)
-        processes.append(relay_process("inbox", "bob", "--follow", "--json", env=env))
-        processes.append(relay_process("events", "--types", "message.created", "--json", env=env))
-        wait_for_stream(url, before + 1)
+        with relay.events() as here:
+            here.connect()
+            start = here.last_event_id  # where the stream stands now, before the sends below
+        assert start is not None
+        follow = relay_process("inbox", "bob", "--follow", "--json", env=env)
+        tail = relay_process("events", "--types", "message.created", "--last-event-id", start, "--json", env=env)
+        processes += [follow, tail]
+        # `--follow` prints the inbox after its stream is open: from here on nothing can be missed.
+        assert [m["id"] for m in read_json_lines(follow, 1)] == [old.id]
         direct = relay.messages.send("x", "bob", "new one")
         relay.messages.send("x", "carol", "not for bob")
         fan = relay.messages.send("x", "tag:team", "to the team")
-    follow, tail = processes
-    assert [m["id"] for m in read_json_lines(follow, 3)] == [old.id, direct.id, fan.id]
+    assert [m["id"] for m in read_json_lines(follow, 2)] == [direct.id, fan.id]
     events = read_json_lines(tail, 3)
     assert [e["type"] for e in events] == ["message.created"] * 3
     assert [e["data"]["message"]["body"] for e in events] == ["new one", "not for bob", "to the team"]
@@ -336,17 +329,16 @@ def test_commands_watch_until_final(url: str, processes: list[subprocess.Popen[s
     env = relay_env(url, ADMIN_TOKEN, AGENT_RELAY_DATA_DIR=str(tmp_path))
     with Client(url, ADMIN_TOKEN) as relay:
         command = relay.commands.create("agent.prompt", source="user", target="w1")
-        before = sse_clients(url)
         watcher = relay_process("commands", "watch", command.id, "--json", env=env)
         processes.append(watcher)
-        wait_for_stream(url, before)
+        # Its first line is the command as it stands, printed once its stream is open.
+        assert [(c["id"], c["status"]) for c in read_json_lines(watcher, 1)] == [(command.id, "pending")]
         relay.commands.accept(command.id)
         relay.commands.fail(command.id, "no such agent")
-    lines = read_json_lines(watcher, 3)
-    assert [(c["id"], c["status"]) for c in lines] == [
-        (command.id, "pending"),
-        (command.id, "accepted"),
-        (command.id, "failed"),
+    lines = read_json_lines(watcher, 2)
+    assert [(c["id"], c["status"], c["error"]) for c in lines] == [
+        (command.id, "accepted", None),
+        (command.id, "failed", "no such agent"),
     ]
     assert watcher.wait(timeout=30) == 1  # it ended when the command did; failed -> exit 1
 

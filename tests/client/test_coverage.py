@@ -43,7 +43,7 @@ def placeholder(annotation: str) -> Any:
 
 
 def public_calls(client: Client) -> list[tuple[str, Any]]:
-    calls: list[tuple[str, Any]] = [(name, getattr(client, name)) for name in ("health", "healthz", "readyz")]
+    calls: list[tuple[str, Any]] = [(name, getattr(client, name)) for name in ("health", "healthz", "readyz", "whoami")]
     calls.append(("events", lambda: client.events().connect()))
     for area_name, area in vars(client).items():
         if area_name.startswith("_") or not hasattr(area, "_c"):

@@ -40,7 +40,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.dumps({"x": "y" * (2 * 1024 * 1024)}).encode()
         else:
             body = json.dumps({"path": self.path, "directories": [{"name": "src"}]}).encode()
-        self.send_response(404 if self.mode == "missing" else 200)
+        self.send_response({"missing": 404, "status999": 999}.get(self.mode, 200))
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -115,13 +115,14 @@ async def test_proxy_failures_are_502(
     mode: str,
     detail: str,
 ) -> None:
-    monkeypatch.setattr(directories, "PROXY_TIMEOUT_S", 0.5)
+    if mode == "slow":
+        # Only the slow upstream needs a short timeout; the others keep the real one, so a loaded
+        # machine cannot turn their answer into a timeout. The text shows which limit fired.
+        monkeypatch.setattr(directories, "PROXY_TIMEOUT_S", 0.5)
     with upstream(mode) as url:
         await _orch(client, url)
-        started = time.monotonic()
         r = await client.get("/api/orchestrators/o1/directories")
         assert (r.status_code, r.json()) == (502, {"error": f"Failed to reach orchestrator API: {detail}"})
-        assert time.monotonic() - started < 1.9  # the proxy gave up at its timeout, not after the upstream
 
 
 async def test_proxy_unreachable_is_502(client: AsyncTestClient) -> None:  # type: ignore[type-arg]

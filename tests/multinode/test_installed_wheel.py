@@ -1,5 +1,6 @@
-"""The built wheel works on its own: installed into a fresh venv, `relay serve` from that venv finds
-its Lua scripts (every package's `lua/` folder) and the built-in recipes (installed as data files).
+"""The built wheel works on its own: installed into a fresh venv, `relay serve` from that venv (the
+client CLI, handing over to the server's) finds its Lua scripts (every package's `lua/` folder) and
+the built-in recipes (installed as data files).
 
 The wheel is built from a copy of this checkout's sources (so no stale `build/` of an earlier build
 can stand in for a missing file) without build isolation (no index needed), installed into a venv that has no pip of its own (`pip --python` installs into it) and sees the test venv's
@@ -10,6 +11,7 @@ the checkout, so only the installed copy of the relay can be imported.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -123,3 +125,11 @@ def test_the_installed_package_runs_from_its_own_files(node: str, installed: Pat
     reaped = httpx.post(node + "/api/system/reap", headers=AUTH, timeout=5)
     assert reaped.status_code == 200, reaped.text
     assert reaped.json()["reapedAgentIds"] == []
+
+    # The dashboard's shell (every file its service worker caches, js/views/ too) comes from the wheel.
+    listing = re.search(r"const SHELL = \[(.*?)\];", httpx.get(node + "/sw.js", timeout=5).text, re.S)
+    assert listing, "the installed sw.js has no SHELL list"
+    shell = re.findall(r'"(/[^"]*)"', listing.group(1))
+    assert "/js/views/agents.js" in shell
+    for path in shell:
+        assert httpx.get(node + path, timeout=5).status_code == 200, path

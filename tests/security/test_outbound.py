@@ -7,6 +7,7 @@ import ipaddress
 import pytest
 
 from relay_model import outbound
+from relay_model.errors import Invalid, UpstreamFailed
 from relay_model.outbound import AddressPolicy, BlockedDestination, is_public, pin_destination
 from relay_model.settings import Settings
 from tests.receiver import callback_receiver
@@ -33,6 +34,30 @@ REFUSED = [
     "http://240.0.0.1/",  # reserved
     "http://[64:ff9b::7f00:1]/",  # NAT64 wrapping loopback
     "http://[2002:7f00:1::]/",  # 6to4 wrapping loopback
+    "http://[fec0::1]/",  # deprecated site-local (Python 3.11 calls it global)
+    "http://192.0.0.8/",  # IETF protocol assignments (ditto)
+    "http://[3fff::1]/",  # documentation
+    "http://[5f00::1]/",  # SRv6 SIDs
+    "http://[64:ff9b:1::1]/",  # local-use NAT64
+    "http://[2001::1]/",  # Teredo
+    "http://[::7f00:1]/",  # IPv4-compatible loopback
+    "http://198.18.0.1/",  # benchmarking
+    "http://[ff02::1]/",  # multicast
+]
+
+# Link-local and metadata destinations: refused even with blocking off (the default) and even when
+# an allowed network covers them.
+METADATA = [
+    "http://169.254.169.254/latest/meta-data/",
+    "http://169.254.0.1/",
+    "http://[fd00:ec2::254]/",
+    "http://[::ffff:169.254.169.254]/",  # IPv4-mapped
+    "http://[::ffff:a9fe:a9fe]/",  # the same, in hex
+    "http://[64:ff9b::a9fe:a9fe]/",  # NAT64
+    "http://[2002:a9fe:a9fe::]/",  # 6to4
+    "http://[::a9fe:a9fe]/",  # IPv4-compatible
+    "http://[fe80::1]/",  # IPv6 link-local
+    "http://2852039166/",  # 169.254.169.254 as one number
 ]
 
 
@@ -42,6 +67,36 @@ async def test_private_destinations_are_refused_when_blocking(url: str) -> None:
         await outbound.request("GET", url, policy=BLOCK, timeout_s=1)
     assert caught.value.status_code == 502
     assert caught.value.message.startswith("outbound address not allowed: ")
+
+
+@pytest.mark.parametrize("url", METADATA)
+@pytest.mark.parametrize(
+    "policy",
+    [
+        AddressPolicy(),
+        AddressPolicy(block_private=True, allow=tuple(ipaddress.ip_network(n) for n in ("169.254.0.0/16", "fd00::/8"))),
+    ],
+    ids=["blocking-off", "allowed-network"],
+)
+async def test_metadata_is_always_refused(url: str, policy: AddressPolicy) -> None:
+    with pytest.raises(BlockedDestination) as caught:
+        await outbound.request("GET", url, policy=policy, timeout_s=1)
+    assert caught.value.message.startswith("outbound address not allowed: ")
+
+
+async def test_a_name_pointing_at_metadata_is_refused_with_blocking_off() -> None:
+    async def resolve(host: str, port: int) -> list[str]:
+        return ["169.254.169.254"]
+
+    with pytest.raises(BlockedDestination):
+        await outbound.request("GET", "http://metadata.example.test/", policy=AddressPolicy(), resolve=resolve)
+
+
+@pytest.mark.parametrize("url", ["http://0177.0.0.1:80/", "http://[::1/", "http://" + "a" * 70 + ".test/"])
+async def test_unusable_urls_are_upstream_failures_not_crashes(url: str) -> None:
+    with pytest.raises((UpstreamFailed, Invalid)) as caught:
+        await outbound.request("GET", url, timeout_s=1)
+    assert caught.value.status_code in (400, 502)
 
 
 async def test_a_name_with_any_private_answer_is_refused() -> None:

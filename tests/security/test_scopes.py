@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from relay_api.app import create_app
-from relay_api.auth import PUBLIC, Principal
+from relay_api.auth import AUTHENTICATED, PUBLIC, Principal
 from relay_api.scopes import AREAS, ROLE_SCOPES, check_requested, markdown_table, matches, role_scopes, verbs_of
 from relay_model.auth.roles import ROLES
 from relay_model.settings import Settings
@@ -36,6 +36,11 @@ def test_every_api_route_declares_a_known_scope() -> None:
             if path != "/api/health":
                 problems.append(f"{method} {path} is public")
             continue
+        if scope == AUTHENTICATED:
+            # Any valid token, no scope: only the route that tells a token about itself.
+            if (method, path) != ("GET", "/api/whoami"):
+                problems.append(f"{method} {path} needs no scope")
+            continue
         if not isinstance(scope, str):
             problems.append(f"{method} {path} declares no scope")
             continue
@@ -52,7 +57,7 @@ def test_viewer_is_read_only_and_admin_has_everything() -> None:
     admin = Principal(role="admin", sub="a", scopes=role_scopes("admin"))
     for method, path, opt in _api_handlers():
         scope = str(opt["scope"])
-        if scope == PUBLIC:
+        if scope in (PUBLIC, AUTHENTICATED):
             continue
         assert admin.has(scope)
         assert viewer.has(scope) == (method == "GET" and scope.endswith(":read")), (method, path)

@@ -5,7 +5,8 @@
 --   orphaned / done / failed / canceled  stop the claim's clock, keep claimedBy on record
 -- KEYS: 1 task hash, 2 task claims zset, 3 claimants set, 4 task events, 5 cb seq, 6 cbs all, 7 cbs due
 -- ARGV: 1 now, 2 task id, 3 status, 4 agent id ('' = none), 5 note, 6 maxlen, 7 callback filter json,
---       8 default claim ttl ms
+--       8 default claim ttl ms, 9 '1' when only the claimant may change it (an agent or orchestrator
+--       token: ARGV 4 is then the agent it acts as)
 -- Returns: {'ok', task json} or {'err', code, text}
 --[[include:task_lib]]
 local key, id, status, agent = KEYS[1], ARGV[2], ARGV[3], ARGV[4]
@@ -17,6 +18,18 @@ if not h[1] then return { 'err', '404', 'task not found' } end
 local current, holder = h[1], h[2]
 local held = TASK_HELD[current] and holder and holder ~= '' and tonumber(h[3] or '0') > now
 if held and agent ~= '' and holder ~= agent then return { 'err', '409', 'task is claimed by ' .. holder } end
+-- A claimant-only change: the claimant of record (live or not) may change the task; a task nobody
+-- holds may only be taken (claimed / in_progress / blocked), which makes the caller its claimant.
+if ARGV[9] == '1' and (holder or '') ~= agent then
+  if holder and holder ~= '' then
+    return { 'err', '403', 'task ' .. id .. ' is claimed by ' .. holder ..
+      ': only its claimant or an operator may change its status' }
+  end
+  if not TASK_HELD[status] then
+    return { 'err', '403', 'task ' .. id .. ' is not claimed by ' .. agent ..
+      ': claim it before setting it ' .. status }
+  end
+end
 
 if status == 'open' then
   task_release(key, id, KEYS[2], KEYS[3])
