@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 from arq.worker import run_worker as arq_run_worker
+
+from relay_model.settings import Settings
 
 
 def run_worker() -> int:
     from relay_model import logs
-    from relay_model.settings import Settings
 
-    logs.configure(Settings.from_env().log_format)
+    settings = Settings.from_env()
+    problem = settings.worker_problem()
+    if problem:
+        print(f"relay worker: {problem}", file=sys.stderr)
+        return 2
+    logs.configure(settings.log_format)
     # arq logs two lines per job at INFO; the reaper ticks up to ten times a second, so keep arq's
     # own lines to warnings and rely on the relay's `reaper.pass` and start/stop lines.
     logging.getLogger("arq.worker").setLevel(logging.WARNING)
