@@ -20,7 +20,6 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp, Receive, Scope, Send
-from redis.exceptions import RedisError
 
 from relay_api.auth import PUBLIC, Authenticator, auth_guard
 from relay_api.controllers import CONTROLLERS
@@ -38,7 +37,7 @@ from relay_api.strict_body import StrictBodyRequest
 from relay_api.token_auth import SseLeases, TokenResolver
 from relay_api.tracing import tracing_plugins
 from relay_model import __version__
-from relay_model.connection import connect
+from relay_model.connection import STORAGE_ERRORS, EventSubscriber, connect
 from relay_model.relay import Relay
 from relay_model.settings import Settings
 
@@ -84,7 +83,7 @@ async def _bootstrap_until_done(relay: Relay) -> None:
         try:
             await relay.bootstrap()
             return
-        except RedisError as exc:
+        except STORAGE_ERRORS as exc:
             log.warning("redis not ready for bootstrap (%s); retrying", exc)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
@@ -104,9 +103,9 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
-        redis = connect(settings.redis_url)
+        redis = connect(settings.redis_url, cluster=settings.redis_cluster)
         relay = Relay(redis, settings)
-        broker = Broker(redis, relay.events, settings.sse_client_queue, settings.sse_keepalive_s)
+        broker = Broker(EventSubscriber(redis), relay.events, settings.sse_client_queue, settings.sse_keepalive_s)
         broker.on_reconnect = relay.bootstrap
         app.state.relay = relay
         app.state.broker = broker
@@ -118,7 +117,7 @@ def create_app(
         app.state.sse_leases = SseLeases(
             relay.tokens, max_per_token=settings.sse_max_per_token, keepalive_s=settings.sse_keepalive_s
         )
-        readiness = Readiness(redis, settings.ready_redis_budget_s)
+        readiness = Readiness(redis, settings.ready_redis_budget_s, subscribed=lambda: broker.connected)
         app.state.readiness = readiness
         bootstrap = asyncio.create_task(_bootstrap_until_done(relay))
         with contextlib.suppress(TimeoutError):

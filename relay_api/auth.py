@@ -100,7 +100,11 @@ async def auth_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
     authenticator: Authenticator = connection.app.state.authenticator
     principal = await authenticator.authenticate(connection)
     if scope != AUTHENTICATED and not principal.has(scope):
-        raise Forbidden(f"token lacks scope {scope}")
+        # A route may also let a narrower scope in (`delegated_scope`); its handler then applies
+        # the narrower rules itself (e.g. an orchestrator issuing tokens for its own agents).
+        delegated = handler.opt.get("delegated_scope")
+        if not (isinstance(delegated, str) and principal.has(delegated)):
+            raise Forbidden(f"token lacks scope {scope}")
     connection.state.principal = principal
 
 

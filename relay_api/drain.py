@@ -2,6 +2,8 @@
 
 **Readiness** (`/readyz`) answers from state kept by a background check, never from a request-time
 Redis call: a probe must answer at once even while Redis hangs. The check pings Redis every second
+and looks at this node's event subscription (a node without it would hold SSE clients that hear
+nothing live)
 (at most one second each); the node stays ready while Redis has been failing for less than
 `AGENT_RELAY_READY_REDIS_BUDGET_S`, so one lost PING or a Redis fail-over does not take every API
 pod out of the Service at the same moment (requests meanwhile answer 503 + `Retry-After` by
@@ -34,9 +36,9 @@ from types import FrameType
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from relay_api.sse import Broker
+from relay_model.connection import STORAGE_ERRORS
 
 log = logging.getLogger("relay.api.drain")
 
@@ -45,8 +47,17 @@ SignalHandler = Callable[[int, FrameType | None], Any]
 
 
 class Readiness:
-    def __init__(self, redis: Redis, budget_s: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        budget_s: float,
+        *,
+        subscribed: Callable[[], bool] = lambda: True,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.redis = redis
+        # This node's event subscription: without it its SSE clients would hear nothing live.
+        self.subscribed = subscribed
         self.budget_s = budget_s
         # Check several times per budget, so a small budget (tests, impatient operators) is honoured.
         self.interval_s = min(1.0, budget_s / 4)
@@ -72,10 +83,10 @@ class Readiness:
         try:
             async with asyncio.timeout(PING_TIMEOUT_S):
                 await self.redis.ping()
-        except (RedisError, OSError, TimeoutError) as exc:
+        except STORAGE_ERRORS as exc:
             self.record(str(exc) or type(exc).__name__)
         else:
-            self.record(None)
+            self.record(None if self.subscribed() else "event subscription down")
 
     async def run(self) -> None:
         while not self.stopped:

@@ -16,8 +16,15 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from redis.exceptions import (
+    ClusterError,
+    OutOfMemoryError,
+    ReadOnlyError,
+    RedisClusterException,
+    SlotNotCoveredError,
+    TryAgainError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from relay_model.errors import RelayError
@@ -193,6 +200,15 @@ def handle_storage_down(_: Request[Any, Any, Any], exc: Exception) -> Response[d
     return error_response(503, "storage unavailable", {"Retry-After": "1"})
 
 
+def handle_cluster_client(request: Request[Any, Any, Any], exc: RedisClusterException) -> Response[dict[str, str]]:
+    """The cluster client's own errors: no node reachable, or slots not served (mid-failover) is storage
+    unavailable; anything else (a command the cluster cannot route) is a bug."""
+    unreachable = isinstance(exc.__cause__, RedisConnectionError | RedisTimeoutError | OSError)
+    if unreachable or isinstance(exc, SlotNotCoveredError):
+        return handle_storage_down(request, exc)
+    return handle_unexpected(request, exc)
+
+
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, str]]:
     # Bodies msgspec cannot decode (invalid UTF-8 inside strings, absurd nesting) surface as these.
     if isinstance(exc, RecursionError):
@@ -211,5 +227,12 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     RedisTimeoutError: handle_storage_down,
     # A replica promoted mid-failover (or a primary demoted) refuses writes for a moment.
     ReadOnlyError: handle_storage_down,
+    # Redis at maxmemory with `noeviction` refuses writes (reads go on); retention frees room.
+    OutOfMemoryError: handle_storage_down,
+    # Redis Cluster: CLUSTERDOWN / MASTERDOWN while a shard fails over, TRYAGAIN while a slot migrates,
+    # redirections that never settle ("TTL exhausted").
+    ClusterError: handle_storage_down,
+    TryAgainError: handle_storage_down,
+    RedisClusterException: handle_cluster_client,
     Exception: handle_unexpected,
 }

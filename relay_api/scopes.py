@@ -36,6 +36,9 @@ VERBS: Final = ("read", "write", "admin")
 SPECIAL_VERBS: Final[dict[str, tuple[str, ...]]] = {
     "agents": ("register", "heartbeat"),
     "messages": ("send", "claim"),
+    # Issue and revoke agent tokens for the agents one manages (an orchestrator's spawned agents);
+    # the token routes check the rest (relay_api/controllers/tokens.py).
+    "tokens": ("delegate",),
 }
 ALL: Final = "*"
 
@@ -70,6 +73,7 @@ ROLE_SCOPES: Final[dict[str, dict[str, tuple[str, ...]]]] = {
         "recipes": READ,
         "providers": READ,
         "connectors": READ,
+        "tokens": ("delegate",),
     },
     # One agent: acts only as itself (relay_api/ownership.py); sees the directory, tasks and commands.
     "agent": {

@@ -5,6 +5,9 @@ streams; after the node's subscription drops and comes back, each client replays
 from the streams, and a client that reconnects with `Last-Event-ID` does the same. A client too
 slow to keep up overflows its bounded queue and is disconnected; it reconnects and replays, so it
 never blocks the others and never grows memory without bound.
+
+On a Redis Cluster the subscription is a plain connection to one node (every node sees every
+PUBLISH); when that node fails the next attempt subscribes on another (`EventSubscriber`).
 """
 
 from __future__ import annotations
@@ -18,15 +21,18 @@ from dataclasses import dataclass, field
 import msgspec
 from litestar.response import ServerSentEventMessage
 from litestar.types import ASGIApp, Receive, Scope, Send
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.asyncio.client import PubSub
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from relay_model import keys
+from relay_model.connection import STORAGE_ERRORS, EventSubscriber
 from relay_model.events import Cursor, Event, EventLog, parse_published, stream_id_tuple
 
 log = logging.getLogger("relay.sse")
 
 REPLAY_LIMIT = 1000
+# How long Redis may take to confirm the node's SUBSCRIBE.
+SUBSCRIBE_TIMEOUT_S = 5.0
 # How long an overflowed client's stream may take to reach its OVERFLOW signal before it is cut off.
 EVICT_GRACE_S = 0.5
 EVICT_SCOPE_KEY = "relay.sse.evict"
@@ -86,7 +92,7 @@ class Client:
 
 @dataclass
 class Broker:
-    redis: Redis
+    subscriber: EventSubscriber
     events: EventLog
     queue_size: int
     keepalive_s: float
@@ -98,9 +104,14 @@ class Broker:
     on_reconnect: Callable[[], Awaitable[None]] | None = None
     _task: asyncio.Task[None] | None = None
     _stopping: bool = False
+    _subscribed: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def start(self) -> None:
+    async def start(self, wait_s: float = 2.0) -> None:
+        """Start subscribing; wait up to `wait_s` for the first subscription (a node may start before
+        Redis does: it then serves, not ready, and subscribes later)."""
         self._task = asyncio.create_task(self._run(), name="relay-sse-broker")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._subscribed.wait(), timeout=wait_s)
 
     def stopping(self) -> bool:
         return self._stopping
@@ -115,15 +126,22 @@ class Broker:
                 await asyncio.wait([self._task], timeout=1.0)
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        await self.subscriber.close()
 
     async def _run(self) -> None:
         backoff = 0.1
         first = True
         while not self.stopping():
-            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+            pubsub = None
             try:
+                pubsub = await self.subscriber.open()
                 await pubsub.subscribe(keys.EVENTS_CHANNEL)
+                # Live only once Redis confirmed it (a refused SUBSCRIBE answers an error instead).
+                confirmed = await pubsub.get_message(timeout=SUBSCRIBE_TIMEOUT_S)
+                if confirmed is None or confirmed.get("type") != "subscribe":
+                    raise RedisConnectionError("the event subscription was not confirmed")
                 self.connected = True
+                self._subscribed.set()
                 backoff = 0.1
                 # Clients that started before this subscription was live (at start-up, or during an
                 # outage) replay from their cursor what was published meanwhile; duplicates are skipped.
@@ -133,21 +151,10 @@ class Broker:
                     # Redis may have come back empty (a restart without persistence).
                     await self.on_reconnect()
                 first = False
-                while True:
-                    message = await pubsub.get_message(timeout=self.keepalive_s)
-                    if message is None or message.get("type") != "message" or not self.clients:
-                        continue
-                    event = parse_published(message["data"])
-                    if event is None:
-                        continue
-                    for client in list(self.clients):
-                        client.offer(event)
-                        if client.overflowed:
-                            # Its stream may be stuck in a write and never reach its own clean-up.
-                            self.clients.discard(client)
+                await self._fan_out(pubsub)
             except asyncio.CancelledError:
                 raise
-            except (RedisError, OSError) as exc:
+            except STORAGE_ERRORS as exc:
                 if self.stopping():
                     return
                 if self.connected:
@@ -157,7 +164,23 @@ class Broker:
                 backoff = min(backoff * 2, 2.0)
             finally:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    if pubsub is not None:
+                        await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    async def _fan_out(self, pubsub: PubSub) -> None:
+        """Hand every published event to this node's clients, until the subscription fails."""
+        while True:
+            message = await pubsub.get_message(timeout=self.keepalive_s)
+            if message is None or message.get("type") != "message" or not self.clients:
+                continue
+            event = parse_published(message["data"])
+            if event is None:
+                continue
+            for client in list(self.clients):
+                client.offer(event)
+                if client.overflowed:
+                    # Its stream may be stuck in a write and never reach its own clean-up.
+                    self.clients.discard(client)
 
     def add(self, accepts: Callable[[Event], bool], evict: Callable[[], None] | None = None) -> Client:
         client = Client(queue=asyncio.Queue(self.queue_size), accepts=accepts, evict=evict)
@@ -216,7 +239,7 @@ class Broker:
                 live = self._accept(client, cursor, item)
                 if live is not None:
                     yield live
-        except RedisError as exc:
+        except STORAGE_ERRORS as exc:
             # Replay needs Redis; without it the stream ends and the client resumes with Last-Event-ID.
             log.warning("closing an SSE stream: storage unavailable (%s)", exc)
         finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Annotated
 
 import msgspec
@@ -12,7 +13,15 @@ from relay_model import keys
 from relay_model.base import Input, Model
 from relay_model.clock import now_ms
 from relay_model.scripts import Scripts
-from relay_model.validation import ActivityKind, Id, JsonObject, NonNegativeInt, ShortText, check_json_size
+from relay_model.validation import (
+    ACTIVITY_KINDS,
+    ActivityKind,
+    Id,
+    JsonObject,
+    NonNegativeInt,
+    ShortText,
+    check_json_size,
+)
 
 # Filtered listings examine at most this many entries, so a rare filter stays cheap.
 LIST_SCAN_BUDGET = 5000
@@ -117,6 +126,14 @@ class ActivityStore:
             ["" if before is None else before, limit, kind_filter, "" if since is None else since, LIST_SCAN_BUDGET],
         )
         return _decode_list("[" + ",".join(raws) + "]") if raws else []
+
+    async def trim_batch(self, *, cutoff: int, keep: int, limit: int) -> builtins.list[str]:
+        """Retention: delete the oldest entries created at or before `cutoff` (0 = no age cap) or beyond
+        the newest `keep` (0 = no count cap), at most `limit`: `[examined, id, …]` (see activity_trim.lua)."""
+        trimmed: builtins.list[str] = await self.scripts.run(
+            "activity_trim", [keys.activity_all()], [cutoff, keep, limit, *ACTIVITY_KINDS]
+        )
+        return trimmed
 
 
 def state_activity(

@@ -1,14 +1,26 @@
-"""Redis clients. Timeouts are bounded so a dead Redis turns into a fast 503, not a hung request."""
+"""Redis clients. Timeouts are bounded so a dead Redis turns into a fast 503, not a hung request.
+
+The relay's data lives on one Redis or on a Redis Cluster (`AGENT_RELAY_REDIS_CLUSTER=1`, `REDIS_URL`
+naming any node). Every store is written against `redis.asyncio.Redis`; on a cluster it gets a
+`redis.asyncio.cluster.RedisCluster` instead, which has the same command methods and routes each
+command by its key's slot. What the cluster client lacks the relay does not use on it: MULTI/WATCH
+(every multi-key change is a Lua script, whose keys share one hash tag) and pub/sub (the SSE broker
+subscribes on a plain connection to one node: `EventSubscriber`).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import itertools
+from typing import Any, Final, cast
 
 from redis.asyncio import Redis
-from redis.asyncio.connection import AbstractConnection
+from redis.asyncio.client import PubSub
+from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.connection import AbstractConnection, Connection, ConnectionPool
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisClusterException, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 try:
@@ -19,6 +31,17 @@ except ImportError:  # pragma: no cover - redis-py without the serializer
 
 
 _FAST: dict[type[AbstractConnection], type[AbstractConnection]] = {}
+
+# The same bounds for every connection, plain or to a cluster node.
+_TIMEOUTS: Final[dict[str, Any]] = {
+    "socket_timeout": 5.0,
+    "socket_connect_timeout": 2.0,
+    "health_check_interval": 30,
+}
+
+# What a Redis that is away (down, restarting, failing over, not yet reachable) raises. The cluster
+# client raises RedisClusterException, which is no RedisError, when no node of the cluster answers.
+STORAGE_ERRORS: Final[tuple[type[Exception], ...]] = (RedisError, RedisClusterException, OSError)
 
 
 def _hiredis_packing(cls: type[AbstractConnection]) -> type[AbstractConnection]:
@@ -39,19 +62,91 @@ def _hiredis_packing(cls: type[AbstractConnection]) -> type[AbstractConnection]:
     return fast
 
 
-def connect(url: str, *, max_connections: int = 200) -> Redis:
+def _retry() -> Retry:
+    return Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2)
+
+
+def connect(url: str, *, cluster: bool = False, max_connections: int = 200) -> Redis:
+    """The client of the relay's data: a plain one, or with `cluster` a cluster client discovering
+    every node from the one `url` names (`max_connections` is then per node)."""
+    if cluster:
+        return _connect_cluster(url, max_connections)
     client: Redis = Redis.from_url(
         url,
         decode_responses=True,
-        socket_timeout=5.0,
-        socket_connect_timeout=2.0,
-        health_check_interval=30,
         max_connections=max_connections,
-        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2),
+        retry=_retry(),
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        **_TIMEOUTS,
     )
     if HIREDIS_AVAILABLE:
         # The pool creates its connections lazily from this class (TCP, TLS or unix socket as the URL chose).
         pool = client.connection_pool
         pool.connection_class = _hiredis_packing(pool.connection_class)
     return client
+
+
+def _connect_cluster(url: str, max_connections: int) -> Redis:
+    client = RedisCluster.from_url(
+        url,
+        decode_responses=True,
+        max_connections=max_connections,
+        retry=_retry(),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        **_TIMEOUTS,
+    )
+    if HIREDIS_AVAILABLE:
+        # Nodes found later are built from these kwargs (the node manager holds the same dict).
+        fast = _hiredis_packing(client.connection_kwargs.get("connection_class", Connection))
+        client.connection_kwargs["connection_class"] = fast
+        for node in client.nodes_manager.startup_nodes.values():
+            node.connection_class = cast(type[Connection], fast)
+    # The stores are typed against Redis; the cluster client answers the same commands (see above).
+    return cast(Redis, client)
+
+
+def is_cluster(client: Redis) -> bool:
+    return isinstance(client, RedisCluster)
+
+
+class EventSubscriber:
+    """Where the SSE broker subscribes: pub/sub of the data client, or on a cluster a plain connection
+    to one of its nodes.
+
+    redis-py's asyncio cluster client has no pub/sub. A cluster forwards every PUBLISH to all of its
+    nodes (classic, not sharded, pub/sub), so a subscription on any one node sees every event.
+    `open()` picks the next node in turn each time it is called, so after the node it used fails the
+    broker's next attempt goes to another one (the node list is re-read from the cluster client,
+    which learns about failovers).
+    """
+
+    def __init__(self, client: Redis) -> None:
+        self.client = client
+        self._turn = itertools.count()
+        self._node: Redis | None = None
+
+    async def open(self) -> PubSub:
+        """A fresh pub/sub object (it reports subscribe confirmations: the broker waits for its own)."""
+        await self.close()
+        if not is_cluster(self.client):
+            return self.client.pubsub()
+        cluster = cast(RedisCluster, self.client)
+        await cluster.initialize()
+        nodes = sorted(cluster.get_nodes(), key=lambda n: n.name)
+        if not nodes:
+            raise RedisConnectionError("the cluster has no known node to subscribe on")
+        node = nodes[next(self._turn) % len(nodes)]
+        # A connection like the cluster client's own to that node (auth, TLS, timeouts), without the
+        # cluster's reply parser.
+        kwargs = {k: v for k, v in node.connection_kwargs.items() if k != "parser_class"}
+        pool = ConnectionPool(connection_class=node.connection_class, max_connections=2, **kwargs)
+        self._node = Redis.from_pool(pool)  # owns the pool: closing the client closes it
+        return self._node.pubsub()
+
+    async def close(self) -> None:
+        node, self._node = self._node, None
+        if node is not None:
+            try:
+                await node.aclose()
+            except STORAGE_ERRORS:
+                pass

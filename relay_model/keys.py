@@ -115,6 +115,11 @@ def read_cursor(agent_id: str) -> str:
     return f"{_BUS}cursor:{agent_id}"
 
 
+def messages_floor() -> str:
+    """The highest message id retention deleted: every id at or below it is gone (inbox reads start above it)."""
+    return f"{_BUS}msgs:floor"
+
+
 # --- bus: activity -----------------------------------------------------------------------------
 
 
@@ -330,9 +335,18 @@ def task_history(task_id: int | str) -> str:
     return f"{_TASK}history:{task_id}"
 
 
+def task_external_prefix() -> str:
+    return f"{_TASK}ext:"
+
+
 def task_external(source: str, external_id: str) -> str:
     """An integration's `externalId` -> task id."""
-    return f"{_TASK}ext:{source}:{external_id}"
+    return f"{task_external_prefix()}{source}:{external_id}"
+
+
+def tasks_final() -> str:
+    """Zset of final (done/failed/canceled) task ids scored by when they became final (ms): retention reads it."""
+    return f"{_TASK}tasks:final"
 
 
 def task_claims() -> str:

@@ -2,7 +2,8 @@
 
 Worker liveness is per worker: every `WORKER_HEARTBEAT_S` a worker's own loop sets its key
 `relay:{sys}:worker:<id>` with a ttl of `WORKER_ALIVE_S` and scores itself (last beat, ms) in the
-`relay:{sys}:workers` index, in one MULTI (both keys share the `{sys}` slot). A killed or hung worker
+`relay:{sys}:workers` index, in one pipelined round trip (no MULTI: the relay runs on Redis Cluster
+too; both writes are idempotent and the next beat repairs a half-done one). A killed or hung worker
 stops refreshing: its key expires and the index read below stops counting it within `WORKER_ALIVE_S`.
 `relay worker --check` reads the key (relay_worker/liveness.py).
 """
@@ -55,14 +56,14 @@ class MaintenanceStore:
 
     async def worker_heartbeat(self, worker_id: str) -> None:
         now = now_ms()
-        pipe = self.redis.pipeline(transaction=True)
+        pipe = self.redis.pipeline(transaction=False)
         pipe.set(keys.worker_heartbeat(worker_id), now, px=int(WORKER_ALIVE_S * 1000))
         pipe.zadd(keys.workers(), {worker_id: now})
         pipe.zremrangebyscore(keys.workers(), "-inf", now - int(WORKER_FORGET_S * 1000))
         await pipe.execute()
 
     async def worker_gone(self, worker_id: str) -> None:
-        pipe = self.redis.pipeline(transaction=True)
+        pipe = self.redis.pipeline(transaction=False)
         pipe.delete(keys.worker_heartbeat(worker_id))
         pipe.zrem(keys.workers(), worker_id)
         await pipe.execute()

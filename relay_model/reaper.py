@@ -17,6 +17,9 @@ this module holds what they share: the report, `ReapStep`, `drain` and `run_pass
   or a worker and the API) never act on one expiry twice, and a pass killed midway leaves only whole
   transitions behind; the next pass does the rest.
 - A step that fails is logged and the others still run.
+- Retention steps (messages, activity, final tasks) use `trim`: the same batches, on an index in
+  age order, deleting what is past the age cap or beyond the count cap. The activity feed is
+  plumbing, so its step (`trim_activity`) lives here.
 """
 
 from __future__ import annotations
@@ -26,12 +29,13 @@ import logging
 import os
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import msgspec
 
 from relay_model.activity import ActivityStore, state_activity
 from relay_model.clock import now_ms
+from relay_model.settings import Settings
 
 log = logging.getLogger("relay.reaper")
 
@@ -68,13 +72,17 @@ class PassReport(ReapReport, kw_only=True, rename="camel"):
     """What one pass did: the seed's report plus the transitions the seed's response has no field for."""
 
     stale_agent_ids: list[str] = msgspec.field(default_factory=list)
+    # Retention: what the caps deleted (messages, activity entries, final tasks).
+    trimmed_message_ids: list[int] = msgspec.field(default_factory=list)
+    trimmed_activity_ids: list[int] = msgspec.field(default_factory=list)
+    trimmed_task_ids: list[int] = msgspec.field(default_factory=list)
 
     def seed(self) -> ReapReport:
         """The part the API answers with, in the seed's shape."""
         return ReapReport(**{name: getattr(self, name) for name in ReapReport.__struct_fields__})
 
     def touched(self) -> bool:
-        return bool(self.stale_agent_ids) or not self.empty()
+        return any(getattr(self, name) for name in PassReport.__struct_fields__)
 
     def ids(self) -> dict[str, list[Any]]:
         """Every list by its wire (camelCase) name."""
@@ -116,6 +124,43 @@ async def drain(
         if _TEST_BATCH_PAUSE_S:
             await asyncio.sleep(_TEST_BATCH_PAUSE_S)
     return changed
+
+
+class TrimBatch(Protocol):
+    async def __call__(self, *, cutoff: int, keep: int, limit: int) -> list[str]: ...
+
+
+async def trim(trim_batch: TrimBatch, *, now: int, retention_s: float, keep: int, batch_size: int) -> list[int]:
+    """Retention: run `trim_batch` (a store's, answering `[examined, id, …]`) until what is older than
+    `retention_s` (0 = no age cap) and beyond the newest `keep` (0 = no count cap) is gone, or the
+    pass's batch cap is reached (the next pass goes on); return the ids deleted."""
+    if retention_s <= 0 and keep <= 0:
+        return []
+    cutoff = now - int(retention_s * 1000) if retention_s > 0 else 0
+    deleted = await drain(lambda limit: trim_batch(cutoff=cutoff, keep=keep, limit=limit), batch_size)
+    return [int(item) for item in deleted]
+
+
+class ActivityRetention(Protocol):
+    """What `trim_activity` uses of the relay."""
+
+    settings: Settings
+    activity: ActivityStore
+
+
+async def trim_activity(relay: ActivityRetention, now: int, report: PassReport) -> None:
+    """Activity entries older than `AGENT_RELAY_ACTIVITY_RETENTION_S` or beyond the newest
+    `AGENT_RELAY_ACTIVITY_MAX` are deleted, with their index entries."""
+    settings = relay.settings
+    report.trimmed_activity_ids.extend(
+        await trim(
+            relay.activity.trim_batch,
+            now=now,
+            retention_s=settings.activity_retention_s,
+            keep=settings.activity_max,
+            batch_size=settings.reap_batch_size,
+        )
+    )
 
 
 async def run_pass(

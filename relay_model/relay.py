@@ -37,7 +37,7 @@ from relay_model.messages import reaper as message_reaper
 from relay_model.messages.channels import ChannelStore
 from relay_model.messages.messages import MessageStore
 from relay_model.messages.pairs import PairStore
-from relay_model.reaper import PassReport, ReapStep, run_pass
+from relay_model.reaper import PassReport, ReapStep, run_pass, trim_activity
 from relay_model.recipes import reaper as recipe_reaper
 from relay_model.recipes.loader import RecipeCatalog
 from relay_model.recipes.runner import RecipeRunner
@@ -72,7 +72,7 @@ class Relay:
         # Agents and the hosts that run them.
         self.agents = AgentStore(redis, self.scripts, event_maxlen=maxlen)
         self.orchestrators = OrchestratorStore(redis, self.scripts, self.agents, event_maxlen=maxlen)
-        self.providers = ProviderConfigStore(redis)
+        self.providers = ProviderConfigStore(redis, self.scripts)
         # Messages, channels and pairs.
         self.messages = MessageStore(redis, self.scripts, event_maxlen=maxlen, claim_ttl_ms=settings.claim_ttl_ms)
         self.channels = ChannelStore(redis, self.scripts, event_maxlen=maxlen)
@@ -140,6 +140,10 @@ REAP_STEPS: Final[tuple[ReapStep[Relay], ...]] = (
     ReapStep("pools.slots", message_reaper.move_pool_slots),
     ReapStep("automations.abandoned_runs", automation_reaper.fail_abandoned_runs),
     ReapStep("recipes.progress", recipe_reaper.progress_recipes),
+    # Retention last: nothing above needs what it deletes (it deletes only what is past a cap).
+    ReapStep("messages.retention", message_reaper.trim_messages),
+    ReapStep("activity.retention", trim_activity),
+    ReapStep("tasks.retention", task_reaper.trim_tasks),
 )
 
 

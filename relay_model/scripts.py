@@ -13,6 +13,12 @@ Every script gets `relay_model/lua/_prelude.lua` prepended. A package's other `l
 files are its libraries: a script of that package that says `--[[include:<name>]]` on a line of its
 own gets the library, its templates filled in, in place of that marker (unreplaced, the marker is a
 plain Lua comment).
+
+Every call's keys must hash to one Redis Cluster slot (they share their group's hash tag by design,
+see relay_model.keys): `Scripts.run` checks that before sending, on a plain Redis too, so a script
+call that would fail on a cluster fails in every test run, naming the script and its keys. On a
+cluster the client routes EVALSHA by that slot, and loads a script on every primary when one answers
+NOSCRIPT (after a restart or a failover).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
+from redis.crc import key_slot
 
 from relay_model import keys
 from relay_model.errors import Conflict, Forbidden, Invalid, NotFound, RelayError, Unprocessable
@@ -97,6 +104,33 @@ def load_bundle(bundle: LuaBundle) -> dict[str, str]:
     return sources
 
 
+class CrossSlotScript(RuntimeError):
+    """A script call whose keys do not share one cluster slot (a bug in the caller, never bad input)."""
+
+
+def hash_tag(key: str) -> str:
+    """The part of a key Redis Cluster hashes: the text inside the first `{…}`, else the whole key."""
+    start = key.find("{")
+    if start >= 0:
+        end = key.find("}", start + 1)
+        if end > start + 1:
+            return key[start + 1 : end]
+    return key
+
+
+def check_one_slot(name: str, keys: Sequence[str]) -> None:
+    """Raise CrossSlotScript unless every key of one call of script `name` hashes to one slot."""
+    if not keys:
+        raise CrossSlotScript(f"lua script {name} was called without keys: a cluster could not route it")
+    first = hash_tag(keys[0])
+    if all(hash_tag(key) == first for key in keys[1:]):
+        return
+    slots = {key: key_slot(key.encode()) for key in keys}
+    if len(set(slots.values())) > 1:
+        where = ", ".join(f"{key} -> slot {slot}" for key, slot in slots.items())
+        raise CrossSlotScript(f"lua script {name} was called with keys in different cluster slots: {where}")
+
+
 class Scripts:
     """The scripts of the given bundles, registered on one client; `await scripts.run(name, keys, args)` calls one."""
 
@@ -116,6 +150,7 @@ class Scripts:
         return self._sources[name]
 
     async def run(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        check_one_slot(name, keys)
         return await self._scripts[name](keys=list(keys), args=list(args))
 
     async def run_checked(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> list[Any]:

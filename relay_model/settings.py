@@ -215,13 +215,13 @@ def _count(name: str, default: int) -> int:
 
 
 def _seconds(name: str, default: float) -> float:
-    """A non-negative number of seconds (0 allowed)."""
+    """A non-negative number of seconds (0 allowed; for the retention caps 0 means "no limit")."""
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     value = float(raw)
     if value < 0:
-        raise ValueError(f"{name} must be 0 or a positive number of seconds")
+        raise ValueError(f"{name} must be 0 (no limit) or a positive number of seconds")
     return value
 
 
@@ -247,7 +247,10 @@ def _rate_limits(defaults: dict[str, int]) -> dict[str, int]:
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     redis_url: str = "redis://127.0.0.1:6379/0"
-    # arq's queue keys are not cluster-aware, so the job queue may live on a plain Redis of its own.
+    # REDIS_URL names one node of a Redis Cluster (the client finds the others).
+    redis_cluster: bool = False
+    # arq's queue keys are not cluster-aware, so the job queue may live on a plain Redis of its own
+    # (with a cluster it must: `worker_problem`).
     queue_redis_url: str = ""
     admin_token: str = ""
     max_body_bytes: int = 1024 * 1024
@@ -279,6 +282,15 @@ class Settings:
     callback_backoff_max_ms: int = 300_000
     pair_ttl_ms: int = 10 * 60 * 1000
     callback_retention: int = 10_000
+    # --- retention (the reaper deletes what is past a cap; 0 = no cap of that kind) ---
+    # Generous counts bound Redis memory without touching a small install (see the README's sizing
+    # table); ages are off unless set.
+    message_retention_s: float = 0.0
+    message_max: int = 1_000_000
+    activity_retention_s: float = 0.0
+    activity_max: int = 1_000_000
+    task_retention_s: float = 0.0
+    task_max: int = 100_000
     # --- auth and limits (tokens, rate limits, SSE, outbound policy) ---
     token_secret: str = ""
     token_secret_previous: str = ""
@@ -308,6 +320,16 @@ class Settings:
     def effective_queue_url(self) -> str:
         return self.queue_redis_url or self.redis_url
 
+    def worker_problem(self) -> str | None:
+        """Why a worker cannot run with these settings, or None."""
+        if self.redis_cluster and (not self.queue_redis_url or self.queue_redis_url == self.redis_url):
+            return (
+                "AGENT_RELAY_REDIS_CLUSTER is set but AGENT_RELAY_QUEUE_REDIS_URL does not name a separate Redis: "
+                "the worker's job queue (arq) cannot live on a Redis Cluster; "
+                "set AGENT_RELAY_QUEUE_REDIS_URL to a plain (non-cluster) Redis"
+            )
+        return None
+
     @classmethod
     def from_env(cls) -> Settings:
         d = cls()  # the defaults, written once above
@@ -315,6 +337,7 @@ class Settings:
         redis_password = _secret("AGENT_RELAY_REDIS_PASSWORD")
         return cls(
             redis_url=with_password(_secret("REDIS_URL", d.redis_url), redis_password),
+            redis_cluster=_flag("AGENT_RELAY_REDIS_CLUSTER"),
             queue_redis_url=with_password(_secret("AGENT_RELAY_QUEUE_REDIS_URL", d.queue_redis_url), redis_password),
             admin_token=_secret("AGENT_RELAY_ADMIN_TOKEN", d.admin_token),
             max_body_bytes=_int("AGENT_RELAY_MAX_BODY_BYTES", d.max_body_bytes),
@@ -343,6 +366,12 @@ class Settings:
             callback_backoff_max_ms=_int("AGENT_RELAY_CALLBACK_BACKOFF_MAX_MS", d.callback_backoff_max_ms),
             pair_ttl_ms=_int("AGENT_RELAY_PAIR_TTL_MS", d.pair_ttl_ms),
             callback_retention=_int("AGENT_RELAY_CALLBACK_RETENTION", d.callback_retention),
+            message_retention_s=_seconds("AGENT_RELAY_MESSAGE_RETENTION_S", d.message_retention_s),
+            message_max=_count("AGENT_RELAY_MESSAGE_MAX", d.message_max),
+            activity_retention_s=_seconds("AGENT_RELAY_ACTIVITY_RETENTION_S", d.activity_retention_s),
+            activity_max=_count("AGENT_RELAY_ACTIVITY_MAX", d.activity_max),
+            task_retention_s=_seconds("AGENT_RELAY_TASK_RETENTION_S", d.task_retention_s),
+            task_max=_count("AGENT_RELAY_TASK_MAX", d.task_max),
             token_secret=_secret("AGENT_RELAY_TOKEN_SECRET", d.token_secret),
             token_secret_previous=_secret("AGENT_RELAY_TOKEN_SECRET_PREVIOUS", d.token_secret_previous),
             token_default_ttl_s=_int("AGENT_RELAY_TOKEN_DEFAULT_TTL_S", d.token_default_ttl_s),

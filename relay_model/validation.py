@@ -19,6 +19,7 @@ MessageKind = Literal["chat", "channel.event", "task", "pair", "control", "syste
 ActivityKind = Literal["message", "reply", "question", "operator", "pair", "task", "state"]
 
 AGENT_STATUSES: Final[tuple[str, ...]] = get_args(AgentStatus)
+ACTIVITY_KINDS: Final[tuple[str, ...]] = get_args(ActivityKind)
 
 MAX_JSON_FIELD_CHARS: Final = 65_536
 MAX_LIST_ITEMS: Final = 100

@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 import logging
+import sys
+
+from relay_model.settings import Settings
 
 
 def run_worker() -> int:
     from relay_model import logs
-    from relay_model.settings import Settings
 
-    logs.configure(Settings.from_env().log_format)
+    settings = Settings.from_env()
+    problem = settings.worker_problem()
+    if problem:
+        print(f"relay worker: {problem}", file=sys.stderr)
+        return 2
+    logs.configure(settings.log_format)
     # arq logs two lines per job at INFO; the reaper ticks up to ten times a second, so keep arq's
     # own lines to warnings and rely on the relay's `reaper.pass` and start/stop lines.
     logging.getLogger("arq.worker").setLevel(logging.WARNING)
     from arq.worker import get_kwargs
 
-    from relay_worker.settings import SETTINGS, WorkerSettings
+    from relay_worker.settings import WorkerSettings
     from relay_worker.worker import RelayWorker, queue_pool
 
-    pool = queue_pool(SETTINGS.effective_queue_url, WorkerSettings.queue_name)
+    pool = queue_pool(settings.effective_queue_url, WorkerSettings.queue_name)
     RelayWorker(**get_kwargs(WorkerSettings), redis_pool=pool).run()  # type: ignore[arg-type]
     return 0
 

@@ -13,6 +13,11 @@ if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ] && [ "$(id -u)
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx) >/dev/null 2>&1 \
     || echo "note: could not install nginx; the nginx test will fail"
 fi
+# The orchestrator tests run agents in tmux sessions (tests/orchestrator); tmux is their terminal.
+if ! command -v tmux >/dev/null 2>&1 && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux) >/dev/null 2>&1 \
+    || echo "note: could not install tmux; the orchestrator's tmux tests will be skipped"
+fi
 # The dashboard's browser tests drive Debian's chromium through Playwright (never `playwright install`).
 if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \

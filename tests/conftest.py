@@ -6,6 +6,11 @@
 - `fake_redis`: fakeredis with Lua, for unit tests of the stores.
 - `client`: an in-process API node (AsyncTestClient) on the real Redis, with the admin token.
 - `relay`: the stores on the real Redis, for asserting what is stored.
+- `redis_cluster`: a real 3-master Redis Cluster on loopback, started once per session when a test
+  asks for it (`relay_api.embedded.LocalCluster`).
+- `tier` (module-scoped, parametrized `plain` / `cluster`): where the relay's data lives for the
+  tests that run on both — a `DataTier` that gives the env of real processes (`tier.env(...)`) and a
+  client (`tier_redis`, flushed before each test). On a cluster the worker queue is the plain Redis.
 """
 
 from __future__ import annotations
@@ -13,13 +18,15 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
-from relay_api.embedded import EmbeddedRedis
+from relay_api.embedded import EmbeddedRedis, LocalCluster
 from relay_model.connection import connect
 from relay_model.relay import Relay
 from relay_model.settings import Settings
@@ -40,6 +47,68 @@ def redis_url() -> Iterator[str]:
             yield server.url
         finally:
             server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    with LocalCluster(tmp_path_factory.mktemp("redis-cluster")) as cluster:
+        yield cluster
+
+
+@dataclass(frozen=True)
+class DataTier:
+    """Where the relay's data lives: one Redis, or a Redis Cluster with the worker queue on `queue_url`."""
+
+    name: str
+    url: str
+    cluster: bool
+    queue_url: str
+
+    def env(self, admin_token: str, **extra: str) -> dict[str, str]:
+        """The environment of a `relay serve` / `relay worker` process on this tier."""
+        from tests.procs import relay_env
+
+        tier = {"AGENT_RELAY_QUEUE_REDIS_URL": self.queue_url}
+        if self.cluster:
+            tier["AGENT_RELAY_REDIS_CLUSTER"] = "1"
+        return relay_env(self.url, admin_token, **tier, **extra)
+
+    def settings(self, **extra: Any) -> Settings:
+        return Settings(
+            redis_url=self.url,
+            redis_cluster=self.cluster,
+            queue_redis_url=self.queue_url,
+            admin_token=ADMIN_TOKEN,
+            **extra,
+        )
+
+    async def flush(self) -> None:
+        """Empty the data (every primary of a cluster) and the queue."""
+        for url, cluster in {(self.url, self.cluster), (self.queue_url, False)}:
+            client = connect(url, cluster=cluster)
+            try:
+                await client.flushdb()
+            finally:
+                await client.aclose()
+
+
+@pytest.fixture(scope="module", params=["plain", pytest.param("cluster", marks=pytest.mark.cluster)])
+def tier(request: pytest.FixtureRequest, redis_url: str) -> DataTier:
+    if request.param == "plain":
+        return DataTier("plain", redis_url, cluster=False, queue_url=redis_url)
+    cluster: LocalCluster = request.getfixturevalue("redis_cluster")
+    return DataTier("cluster", cluster.url, cluster=True, queue_url=redis_url)
+
+
+@pytest.fixture
+async def tier_redis(tier: DataTier) -> AsyncIterator[Redis]:
+    """A client of the tier's data, everything flushed first."""
+    await tier.flush()
+    client = connect(tier.url, cluster=tier.cluster)
+    try:
+        yield client
+    finally:
+        await client.aclose()
 
 
 @pytest.fixture

@@ -6,11 +6,11 @@ import time
 from typing import Any
 
 from litestar import Controller, Request, Response, get
-from redis.exceptions import RedisError
 
 from relay_api.auth import PUBLIC
 from relay_api.deps import RelayDep
 from relay_model import __version__, keys
+from relay_model.connection import STORAGE_ERRORS
 from relay_model.validation import AGENT_STATUSES
 
 STARTED = time.time()
@@ -47,7 +47,7 @@ class HealthController(Controller):
             # Background work: workers seen recently (their heartbeat) and the last periodic reaper pass.
             body["workers"] = await relay.maintenance.workers()
             body["reaper"] = await relay.maintenance.reaper()
-        except RedisError as exc:
+        except STORAGE_ERRORS as exc:
             body["ok"] = False
             body["error"] = "storage unavailable"
             body["redis"] = {"ok": False, "error": str(exc)}

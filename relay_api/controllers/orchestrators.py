@@ -161,7 +161,8 @@ class OrchestratorController(Controller):
         Agent tokens browse no orchestrator's directories; an orchestrator token only its own."""
         require_orchestrator(principal, orchestrator_id)
         orch = await relay.orchestrators.require(orchestrator_id)
-        status, body = await directories.orchestrator_directories(orch, path)
+        token = await relay.orchestrators.api_token(orch.id)
+        status, body = await directories.orchestrator_directories(orch, path, token)
         return Response(body, status_code=status)
 
     @delete(

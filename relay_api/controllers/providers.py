@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Response, get, post, put
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 
-from relay_api.deps import RelayDep
+from relay_api.deps import PrincipalDep, RelayDep
 from relay_model.agents import providers
 from relay_model.agents.orchestrators import agent_id_for, first_online
 from relay_model.agents.providers import ProviderConfig, ProviderTestResult
+from relay_model.auth.roles import ORCHESTRATOR
 from relay_model.commands.connectors import wait_for_final
-from relay_model.errors import Invalid, NotFound, Unprocessable
+from relay_model.errors import Forbidden, Invalid, NotFound, Unprocessable
 
 TEST_COMMAND_TTL_MS = 60_000
 
@@ -33,8 +34,25 @@ class ProviderController(Controller):
         return {p: providers.public(c) for p, c in (await relay.providers.load_all()).items()}
 
     @get("/{provider:str}/config", name="providers:get", opt={"scope": "providers:read"})
-    async def get_config(self, relay: RelayDep, provider: FromPath[str]) -> ProviderConfig:
-        return providers.public(await relay.providers.load(providers.check_provider_name(provider)))
+    async def get_config(
+        self,
+        relay: RelayDep,
+        principal: PrincipalDep,
+        provider: FromPath[str],
+        reveal: Annotated[
+            str | None, QueryParameter(description="`env`: show env values (orchestrator and admin tokens only)")
+        ] = None,
+    ) -> ProviderConfig:
+        """The config, env values redacted. `?reveal=env` shows them to the ones that launch providers:
+        orchestrator tokens and the operator-only `providers:admin` scope (403 for everyone else)."""
+        config = await relay.providers.load(providers.check_provider_name(provider))
+        if reveal is None:
+            return providers.public(config)
+        if reveal != "env":
+            raise Invalid("reveal must be env")
+        if principal.role != ORCHESTRATOR and not principal.has("providers:admin"):
+            raise Forbidden("only orchestrator tokens and providers:admin may read provider env values")
+        return config
 
     @put(
         "/{provider:str}/config",

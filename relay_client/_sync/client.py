@@ -757,8 +757,10 @@ class Orchestrators(_Area):
         git_sha: str | None = None,
         meta: Mapping[str, Any] | None = None,
         api_url: str | None = None,
+        api_token: str | None = None,
     ) -> models.Orchestrator:
-        """Register or update (an upsert) the orchestrator and its agent card `orchestrator:<id>`."""
+        """Register or update (an upsert) the orchestrator and its agent card `orchestrator:<id>`.
+        `api_token` is the bearer the relay sends when it proxies to `api_url` (never shown back)."""
         body = compact(
             {
                 "id": id,
@@ -771,6 +773,7 @@ class Orchestrators(_Area):
                 "gitSha": git_sha,
                 "meta": dict(meta) if meta is not None else None,
                 "apiUrl": api_url,
+                "apiToken": api_token,
             }
         )
         return self._c._call("POST", "/api/orchestrators", models.Orchestrator, body=body, idempotent=True)
@@ -850,8 +853,12 @@ class Providers(_Area):
     def configs(self) -> dict[str, models.ProviderConfig]:
         return self._c._call("GET", "/api/providers/config", dict[str, models.ProviderConfig])
 
-    def get(self, provider: str) -> models.ProviderConfig:
-        return self._c._call("GET", f"/api/providers/{seg(provider)}/config", models.ProviderConfig)
+    def get(self, provider: str, *, reveal_env: bool = False) -> models.ProviderConfig:
+        """The config; `reveal_env` shows the env values (orchestrator and admin tokens only, else 403)."""
+        params = {"reveal": "env"} if reveal_env else None
+        return self._c._call(
+            "GET", f"/api/providers/{seg(provider)}/config", models.ProviderConfig, params=params
+        )
 
     def put(self, provider: str, config: models.ProviderConfig | Mapping[str, Any]) -> models.ProviderConfig:
         """Replace the config (`command` required; absent fields take the defaults)."""

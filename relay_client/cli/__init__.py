@@ -17,6 +17,7 @@ from relay_client.cli.recipes import automations, recipes
 from relay_client.cli.server import dev, mcp, serve, worker
 from relay_client.cli.tokens import token, tokens
 from relay_client.cli.work import commands, tasks
+from relay_client.orchestrator.cli import orchestrator
 from relay_client.wire import version
 
 
@@ -50,6 +51,7 @@ for command in (
     events,
     doctor,
     mcp,
+    orchestrator,
 ):
     root.add_command(command)
 

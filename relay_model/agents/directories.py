@@ -80,8 +80,13 @@ async def host_directories(base_dir: str, path: str | None) -> HostDirectories:
     return await asyncio.to_thread(list_host_directories, base_dir, path)
 
 
-async def orchestrator_directories(orch: Orchestrator, path: str | None) -> tuple[int, Any]:
+async def orchestrator_directories(
+    orch: Orchestrator, path: str | None, api_token: str | None = None
+) -> tuple[int, Any]:
     """The seed's proxy: `<apiUrl>/api/directories[?path=…]`, 5 s, size cap, no redirects.
+
+    With the `apiToken` the orchestrator registered, the call carries `Authorization: Bearer <it>`
+    (`relay orchestrator --api-port` refuses calls without it); seed-era orchestrators register none.
 
     Returns the orchestrator's status code and JSON body; 422 when it has no API or is not online;
     502 "Failed to reach orchestrator API: …" when the call fails, redirects, answers non-JSON or
@@ -98,7 +103,10 @@ async def orchestrator_directories(orch: Orchestrator, path: str | None) -> tupl
     try:
         if problem := api_url_problem(orch.api_url):
             raise UpstreamFailed(problem)
-        response = await outbound.request("GET", url, timeout_s=PROXY_TIMEOUT_S, max_bytes=PROXY_MAX_BYTES)
+        headers = {"Authorization": f"Bearer {api_token}"} if api_token else None
+        response = await outbound.request(
+            "GET", url, headers=headers, timeout_s=PROXY_TIMEOUT_S, max_bytes=PROXY_MAX_BYTES
+        )
         if 300 <= response.status_code < 400:
             raise UpstreamFailed(f"redirect refused (HTTP {response.status_code})")
         if not 200 <= response.status_code <= 599:

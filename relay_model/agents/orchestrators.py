@@ -81,6 +81,9 @@ class RegisterOrchestratorInput(Input):
     git_sha: ShortText | None = None
     meta: JsonObject | None = None
     api_url: Annotated[str, Meta(max_length=500)] | None = None
+    # The bearer token the relay sends when it proxies to `apiUrl` (the directory picker). Written
+    # only: kept beside the record, never in its JSON, so no reader of the orchestrator sees it.
+    api_token: Annotated[str, Meta(max_length=500)] | None = None
 
 
 class HeartbeatInput(Input):
@@ -217,6 +220,7 @@ class OrchestratorStore:
                 args.get("cutoff", ""),
                 args.get("status", ""),
                 agent_id_for(orchestrator_id),
+                args.get("api_token") or "",
             ],
         )
         return bool(int(reply[0])), (decode_orchestrator(reply[1]) if reply[1] else None)
@@ -259,9 +263,15 @@ class OrchestratorStore:
             version=data.version,
             protocol_version=protocol_version,
             git_sha=data.git_sha,
+            api_token=(data.api_token or "").strip(),
         )
         assert orch is not None
         return orch, created
+
+    async def api_token(self, orchestrator_id: str) -> str | None:
+        """The bearer token its API expects (registered with it), or None."""
+        raw: str | None = await self.redis.hget(keys.orchestrator(orchestrator_id), "apiToken")  # type: ignore[misc]
+        return raw or None
 
     async def get(self, orchestrator_id: str) -> Orchestrator | None:
         raw: str | None = await self.redis.hget(keys.orchestrator(orchestrator_id), "json")  # type: ignore[misc]

@@ -22,11 +22,11 @@ from typing import Any, Final, Literal
 
 import msgspec
 from redis.asyncio import Redis
-from redis.exceptions import WatchError
 
 from relay_model import keys
 from relay_model.base import Model
 from relay_model.errors import Conflict, Invalid
+from relay_model.scripts import Scripts
 
 PROVIDERS: Final = ("claude", "codex")
 ProviderName = Literal["claude", "codex"]
@@ -197,8 +197,9 @@ WRITE_ATTEMPTS = 20
 
 
 class ProviderConfigStore:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, scripts: Scripts) -> None:
         self.redis = redis
+        self.scripts = scripts
 
     async def load(self, provider: str) -> ProviderConfig:
         raw = await self.redis.get(keys.provider_config(provider))
@@ -212,18 +213,10 @@ class ProviderConfigStore:
         """Validate against the stored config (redacted env values keep theirs) and save, optimistically:
         a save that raced another node's is recomputed on the newer config, never written over it."""
         key = keys.provider_config(provider)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            for _ in range(WRITE_ATTEMPTS):
-                try:
-                    await pipe.watch(key)
-                    raw = await pipe.get(key)
-                    config = clean_provider_config(
-                        provider, body, _decode(raw) if raw else default_provider_config(provider)
-                    )
-                    pipe.multi()  # type: ignore[no-untyped-call]
-                    pipe.set(key, _encode(config))
-                    await pipe.execute()
-                    return config
-                except WatchError:
-                    continue
+        for _ in range(WRITE_ATTEMPTS):
+            raw = await self.redis.get(key)
+            config = clean_provider_config(provider, body, _decode(raw) if raw else default_provider_config(provider))
+            # A compare-and-set script rather than WATCH/MULTI, which a cluster client cannot run.
+            if await self.scripts.run("provider_config_swap", [key], [raw or "", _encode(config)]):
+                return config
         raise Conflict("provider config is being changed by another request; try again")

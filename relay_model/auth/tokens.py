@@ -145,11 +145,11 @@ class TokenStore:
         )
         claims = {"sub": sub, "role": role, "scope": doc.scope, "jti": doc.jti, "iat": iat, "exp": exp}
         secret = jwt.encode(claims, self.secret, algorithm=ALGORITHM)
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.hset(keys.token(doc.jti), mapping={"doc": _encode(doc), "exp": doc.expires_at})
-        pipe.expireat(keys.token(doc.jti), exp + RECORD_RETENTION_S)
-        pipe.zadd(keys.tokens_all(), {doc.jti: now})
-        await pipe.execute()
+        await self.scripts.run(
+            "token_issue",
+            [keys.token(doc.jti), keys.tokens_all()],
+            [doc.jti, _encode(doc), doc.expires_at, exp + RECORD_RETENTION_S, now],
+        )
         return IssuedToken(**{f: getattr(doc, f) for f in doc.__struct_fields__}, token=secret)
 
     @staticmethod

@@ -162,14 +162,12 @@ class ConnectorStore:
             orchestrator_id=data.orchestrator_id,
             enabled=data.enabled,
         )
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.hsetnx(key, "createdAt", str(now))
-        fields: dict[str, Any] = {"doc": _encode(doc), "updatedAt": now}
-        if data.config is not None:
-            fields["config"] = _encode(data.config)
-        pipe.hset(key, mapping=fields)
-        pipe.zadd(keys.connectors_all(), {connector_id: now}, nx=True)
-        created, *_ = await pipe.execute()
+        has_config = data.config is not None
+        created = await self.scripts.run(
+            "connector_put",
+            [key, keys.connectors_all()],
+            [connector_id, now, _encode(doc), "1" if has_config else "0", _encode(data.config) if has_config else ""],
+        )
         return await self.require(connector_id), bool(created)
 
     async def _update(self, connector_id: str, fields: dict[str, Any]) -> bool:
@@ -186,10 +184,9 @@ class ConnectorStore:
         return await self.require(connector_id)
 
     async def delete(self, connector_id: str) -> bool:
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.delete(keys.connector(connector_id))
-        pipe.zrem(keys.connectors_all(), connector_id)
-        deleted, _ = await pipe.execute()
+        deleted = await self.scripts.run(
+            "connector_delete", [keys.connector(connector_id), keys.connectors_all()], [connector_id]
+        )
         return bool(deleted)
 
     async def run_action(self, connector_id: str, data: ConnectorActionInput) -> tuple[int, ConnectorActionResult]:

@@ -82,9 +82,11 @@ async def count_request(redis: Redis, name: str, now_ms: int) -> tuple[int, int]
     """
     minute = now_ms // 60_000
     key = keys.integration_rate(name, minute)
-    pipe = redis.pipeline(transaction=True)
+    # The counter is created with its expiry, then counted (INCR keeps the expiry): one round trip,
+    # safe without MULTI (which a cluster client cannot run), and no counter is ever left without a ttl.
+    pipe = redis.pipeline(transaction=False)
+    pipe.set(key, 0, ex=120, nx=True)
     pipe.incr(key)
-    pipe.expire(key, 120)
-    count, _ = await pipe.execute()
+    _, count = await pipe.execute()
     retry_after = max(1, -(-((minute + 1) * 60_000 - now_ms) // 1000))
     return int(count), retry_after

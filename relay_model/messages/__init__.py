@@ -3,9 +3,9 @@
 - `messages.py` sending with fan-out, inboxes, history, claims and read cursors (`MessageStore`);
 - `channels.py` channels, their bindings and pool slots (`ChannelStore`);
 - `pairs.py`    two agents working together: request, accept/reject, end, expiry (`PairStore`);
-- `reaper.py`   the reaper steps: expired message claims, pair timeouts, pool slots;
+- `reaper.py`   the reaper steps: expired message claims, pair timeouts, pool slots, message retention;
 - `lua/`        the scripts (`message_*`, `messages_*`, `cursor_set`, `binding_*`, `pool_evaluate`,
-  `pair_*`, `reap_message_claims`) and their libraries `_pool_lib.lua`, `_pair_lib.lua`.
+  `pair_*`, `reap_message_claims`, `messages_trim`) and their libraries `_pool_lib.lua`, `_pair_lib.lua`.
 
 Depends on `relay_model.agents` (a channel is an agent card; pool slots follow agent status).
 """
@@ -26,6 +26,7 @@ LUA = LuaBundle(
         "$MESSAGES_BY_KIND$": keys.messages_by("kind", ""),
         "$MESSAGES_BY_CHANNEL$": keys.messages_by("channel", ""),
         "$INBOX$": keys.inbox(""),
+        "$IDEMPOTENCY$": keys.idempotency(""),
         "$BINDING$": keys.binding(""),
         "$BINDINGS_OF_CHANNEL$": keys.bindings_of_channel(""),
         "$BINDINGS_OF_POOL$": keys.bindings_of_pool(""),

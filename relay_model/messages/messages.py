@@ -191,7 +191,7 @@ class MessageStore:
     async def inbox(self, agent_id: str, *, since: int, limit: int) -> list[Message]:
         raws = await self.scripts.run(
             "messages_inbox",
-            [keys.inbox(agent_id), keys.broadcasts()],
+            [keys.inbox(agent_id), keys.broadcasts(), keys.messages_floor()],
             [agent_id, since, limit, INBOX_BROADCAST_BUDGET],
         )
         return decode_messages(raws)
@@ -275,6 +275,16 @@ class MessageStore:
             "reap_message_claims", [keys.message_claims(), keys.events(keys.BUS)], [now, limit, self.maxlen]
         )
         return released
+
+    async def trim_batch(self, *, cutoff: int, keep: int, limit: int) -> list[str]:
+        """Retention: delete the oldest messages created at or before `cutoff` (0 = no age cap) or beyond
+        the newest `keep` (0 = no count cap), at most `limit`: `[examined, id, …]` (see messages_trim.lua)."""
+        trimmed: list[str] = await self.scripts.run(
+            "messages_trim",
+            [keys.messages_all(), keys.broadcasts(), keys.message_claims(), keys.messages_floor()],
+            [cutoff, keep, limit],
+        )
+        return trimmed
 
     async def latest_id(self) -> int:
         raw = await self.redis.get(keys.message_seq())

@@ -2,7 +2,9 @@
 
 - `messages.claims`: claims whose `claimExpiresAt` passed are released (`releasedMessageIds`);
 - `pairs.expiry`: pending pairs past their deadline expire (with the seed's activity entry);
-- `pools.slots`: slots held by agents no longer online/idle/busy, and unclaimed slots, move.
+- `pools.slots`: slots held by agents no longer online/idle/busy, and unclaimed slots, move;
+- `messages.retention`: messages past `AGENT_RELAY_MESSAGE_RETENTION_S` or beyond the newest
+  `AGENT_RELAY_MESSAGE_MAX` are deleted with every index and inbox entry (messages_trim.lua).
 
 Each reads only what is due and changes each item with a compare-and-set script; see
 `relay_model.reaper` for the contract. The pass runs them in the order `relay_model.relay.REAP_STEPS` gives.
@@ -17,7 +19,7 @@ from relay_model.activity import ActivityInput, ActivityStore
 from relay_model.messages.channels import ChannelStore
 from relay_model.messages.messages import MessageStore
 from relay_model.messages.pairs import PairStore
-from relay_model.reaper import ReapReport, drain
+from relay_model.reaper import PassReport, ReapReport, drain, trim
 from relay_model.settings import Settings
 
 log = logging.getLogger("relay.reaper")
@@ -67,3 +69,16 @@ async def move_pool_slots(relay: MessageReaping, now: int, report: ReapReport) -
             change.previous_agent_id,
             change.new_agent_id,
         )
+
+
+async def trim_messages(relay: MessageReaping, now: int, report: PassReport) -> None:
+    settings = relay.settings
+    report.trimmed_message_ids.extend(
+        await trim(
+            relay.messages.trim_batch,
+            now=now,
+            retention_s=settings.message_retention_s,
+            keep=settings.message_max,
+            batch_size=settings.reap_batch_size,
+        )
+    )

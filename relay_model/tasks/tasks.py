@@ -250,6 +250,14 @@ class TaskStore:
         )
         return [int(i) for i in ids]
 
+    async def trim_batch(self, *, cutoff: int, keep: int, limit: int) -> list[str]:
+        """Retention: delete final tasks final since `cutoff` (0 = no age cap) or beyond the newest `keep`
+        final ones (0 = no count cap), at most `limit`: `[examined, id, …]` (see tasks_trim.lua)."""
+        trimmed: list[str] = await self.scripts.run(
+            "tasks_trim", [keys.tasks_final(), keys.tasks_all(), keys.task_claims()], [cutoff, keep, limit]
+        )
+        return trimmed
+
     async def claimants(self) -> list[str]:
         members: set[str] = await self.redis.smembers(keys.task_claimants())  # type: ignore[misc]
         return sorted(members)

@@ -24,7 +24,7 @@ log = logging.getLogger("relay.worker")
 
 async def startup(ctx: dict[str, Any]) -> None:
     settings = Settings.from_env()
-    redis = connect(settings.redis_url)
+    redis = connect(settings.redis_url, cluster=settings.redis_cluster)
     relay = Relay(redis, settings)
     ctx["relay"] = relay
     ctx["worker_id"] = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"

@@ -9,6 +9,7 @@ import pytest
 from relay_api import sse
 from relay_api.sse import Broker, type_filter
 from relay_model import keys
+from relay_model.connection import EventSubscriber
 from relay_model.events import Cursor, parse_published
 from relay_model.relay import Relay
 
@@ -38,7 +39,7 @@ async def test_replay_pages_through_more_than_one_batch_in_order(relay: Relay, m
     for i in range(25):
         group = keys.BUS if i % 3 else keys.CMD
         await relay.events.emit(group, "test.step", "t", str(i), b"{}")
-    broker = Broker(relay.redis, relay.events, queue_size=10, keepalive_s=1)
+    broker = Broker(EventSubscriber(relay.redis), relay.events, queue_size=10, keepalive_s=1)
     client = broker.add(type_filter([], None))
     cursor = Cursor(dict(start.positions))
     got = [m async for m in broker._replay(client, cursor)]

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from tests.conftest import ADMIN_TOKEN, AUTH
+from tests.conftest import ADMIN_TOKEN, AUTH, DataTier
 from tests.procs import api_nodes, relay_env, workers
 
 pytestmark = pytest.mark.multinode
@@ -74,8 +74,11 @@ async def test_step_advances_once_when_two_nodes_race(redis: Redis, redis_url: s
                     assert (await http.get(f"{node}/api/recipes/instances/{iid}")).json()["status"] == "succeeded"
 
 
-async def test_two_workers_fire_each_slot_once_and_events_once(redis: Redis, redis_url: str, tmp_path: Path) -> None:
-    env = relay_env(redis_url, ADMIN_TOKEN)
+async def test_two_workers_fire_each_slot_once_and_events_once(
+    tier_redis: Redis, tier: DataTier, tmp_path: Path
+) -> None:
+    # On a cluster tier the workers' queue is the plain Redis (AGENT_RELAY_QUEUE_REDIS_URL).
+    env = tier.env(ADMIN_TOKEN)
     with api_nodes(2, env, tmp_path) as nodes:
         n0, n1 = (n.url for n in nodes)
         async with httpx.AsyncClient(headers=AUTH, timeout=20) as http:

@@ -19,7 +19,7 @@ from relay_model.messages.reaper import move_pool_slots
 from relay_model.reaper import ReapReport
 from relay_model.relay import Relay
 from relay_model.settings import Settings
-from tests.conftest import ADMIN_TOKEN, AUTH
+from tests.conftest import ADMIN_TOKEN, AUTH, DataTier
 from tests.procs import api_nodes, relay_env, workers
 from tests.receiver import Receiver, callback_receiver
 
@@ -28,8 +28,8 @@ pytestmark = pytest.mark.multinode
 HOOK = {"name": "ci", "token": "ci-token-0123456789abcdef", "targets": [], "channels": []}
 
 
-async def test_task_claim_race_has_one_winner(redis: Redis, redis_url: str, tmp_path: Path) -> None:
-    with api_nodes(2, relay_env(redis_url, ADMIN_TOKEN), tmp_path) as nodes:
+async def test_task_claim_race_has_one_winner(tier_redis: Redis, tier: DataTier, tmp_path: Path) -> None:
+    with api_nodes(2, tier.env(ADMIN_TOKEN), tmp_path) as nodes:
         async with httpx.AsyncClient(headers=AUTH, timeout=10) as http:
             r = await http.post(nodes[0].url + "/api/tasks", json={"title": "one winner"})
             task_id = r.json()["id"]

@@ -8,7 +8,7 @@
 -- KEYS: 1 orchestrator hash, 2 orchestrators_all, 3 orchestrators_live, 4 orchestrators_stale,
 --       5 its agent hash, 6 agents_live, 7 agents_stale, 8 bus events
 -- ARGV: 1 now, 2 id, 3 mode, 4 maxlen, 5 doc json, 6 version, 7 protocolVersion, 8 gitSha,
---       9 agents json, 10 reap cutoff, 11 reap status, 12 agent id
+--       9 agents json, 10 reap cutoff, 11 reap status, 12 agent id, 13 api token ('' = none; upsert)
 -- Returns: {'ok', changed (0/1; upsert: created), orchestrator json} or {'ok', 0, false} (reap skipped)
 --          or {'err', code, text}
 local key, id, mode = KEYS[1], ARGV[2], ARGV[3]
@@ -60,7 +60,8 @@ local function set_runtime(keep_empty)
 end
 
 if mode == 'upsert' then
-  redis.call('HSET', key, 'doc', ARGV[5], 'lastSeen', now)
+  -- The API token stays out of 'json': only the proxy reads it (OrchestratorStore.api_token).
+  redis.call('HSET', key, 'doc', ARGV[5], 'lastSeen', now, 'apiToken', ARGV[13] or '')
   if not exists then
     redis.call('HSET', key, 'registeredAt', now, 'agents', '[]')
     redis.call('ZADD', KEYS[2], now, id)

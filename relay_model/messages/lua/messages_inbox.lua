@@ -1,9 +1,16 @@
 -- An agent's inbox after a cursor, oldest first: its own inbox zset (direct and fan-out messages)
 -- merged with broadcasts from other agents.
--- KEYS: 1 inbox zset, 2 broadcasts zset
+-- KEYS: 1 inbox zset, 2 broadcasts zset, 3 message floor (retention deleted every id at or below it)
 -- ARGV: 1 agent id, 2 since (exclusive), 3 limit, 4 max broadcasts to examine
 -- Returns: list of message json
 local agent, since, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local floor = tonumber(redis.call('GET', KEYS[3]) or '0')
+if floor > 0 then
+  -- Entries at or below the floor are deleted messages (fan-outs to agents that left the tag since
+  -- retention ran): drop them, and never let them fill a page.
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', floor)
+  if floor > tonumber(since) then since = tostring(floor) end
+end
 local budget = tonumber(ARGV[4])
 local own = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. since, '+inf', 'LIMIT', 0, limit)
 -- Broadcasts sent by the agent itself are skipped, so read in pages until enough are found; one

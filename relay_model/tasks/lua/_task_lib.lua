@@ -100,6 +100,12 @@ local function task_changed(key, id, ctx, etype, action, previous, agent, note)
   redis.call('HSET', key, 'updatedAt', ctx.now)
   local json = task_json(key)
   local status = redis.call('HGET', key, 'status')
+  -- Retention (tasks_trim) reads final tasks by the time of their last change.
+  if TASK_FINAL[status] then
+    redis.call('ZADD', '$TASKS_FINAL$', ctx.now, id)
+  else
+    redis.call('ZREM', '$TASKS_FINAL$', id)
+  end
   local hkey = '$TASK_HISTORY$' .. id
   local entry = '{"id":' .. (redis.call('LLEN', hkey) + 1) .. ',"taskId":' .. id .. ',"type":' .. cjson.encode(etype) ..
     ',"action":' .. cjson.encode(action) .. ',"status":' .. cjson.encode(status) ..
