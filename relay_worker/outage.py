@@ -19,15 +19,16 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any, Final, Protocol, TypeVar, cast
 
+from redis.exceptions import ClusterDownError, WatchError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from redis.exceptions import WatchError
 
 log = logging.getLogger("relay.worker.outage")
 
-# Connection refused/reset, a socket timeout, and Redis still loading its AOF after a restart
-# (BusyLoadingError is a ConnectionError). A ResponseError (a bug, a script error) is not an outage.
-OUTAGE_ERRORS: Final = (RedisConnectionError, RedisTimeoutError, OSError)
+# Connection refused/reset, a socket timeout, Redis still loading its AOF after a restart
+# (BusyLoadingError is a ConnectionError), and a Redis Cluster without a master for some slots
+# (CLUSTERDOWN, during a failover). Any other ResponseError (a bug, a script error) is not an outage.
+OUTAGE_ERRORS: Final = (RedisConnectionError, RedisTimeoutError, ClusterDownError, OSError)
 
 # Retry delays: 0.1 s doubling up to 2 s (with jitter, so replicas do not retry in lockstep). The cap
 # bounds how long after Redis returns a worker resumes.

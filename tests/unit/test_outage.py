@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 from arq.cron import cron
+from redis.exceptions import ClusterDownError, ResponseError, WatchError
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError, WatchError
 
 from relay_api import supervise
 from relay_api.embedded import free_port
@@ -42,6 +42,7 @@ def test_a_connection_lost_while_watching_is_an_outage_and_a_lost_race_is_not() 
     assert is_outage(RedisConnectionError("refused")) and is_outage(ConnectionRefusedError())
     assert is_outage(watch_error_during(RedisConnectionError("reset")))
     assert not is_outage(WatchError("Watched variable changed."))
+    assert is_outage(ClusterDownError("CLUSTERDOWN The cluster is down"))
     assert not is_outage(ResponseError("NOSCRIPT"))
 
 
