@@ -43,6 +43,7 @@ from relay_model.connection import STORAGE_ERRORS
 log = logging.getLogger("relay.api.drain")
 
 PING_TIMEOUT_S = 1.0
+SUBSCRIPTION_DOWN = "event subscription down"
 SignalHandler = Callable[[int, FrameType | None], Any]
 
 
@@ -86,7 +87,7 @@ class Readiness:
         except STORAGE_ERRORS as exc:
             self.record(str(exc) or type(exc).__name__)
         else:
-            self.record(None if self.subscribed() else "event subscription down")
+            self.record(None if self.subscribed() else SUBSCRIPTION_DOWN)
 
     async def run(self) -> None:
         while not self.stopped:
@@ -105,6 +106,8 @@ class Readiness:
         if self.failing_since is not None:
             failing = self.clock() - self.failing_since
             if failing >= self.budget_s:
+                if self.last_error == SUBSCRIPTION_DOWN:  # Redis answers; this node's subscription does not
+                    return 503, {"ok": False, "error": SUBSCRIPTION_DOWN}
                 return 503, {"ok": False, "error": "storage unavailable", "redis": self.last_error}
             return 200, {"ok": True, "redis": f"failing for {failing:.1f}s of a {self.budget_s:g}s budget"}
         return 200, {"ok": True}
