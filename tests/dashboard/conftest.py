@@ -30,8 +30,9 @@ from relay_api.embedded import EmbeddedRedis, free_port
 from tests.conftest import ADMIN_TOKEN, AUTH
 from tests.procs import ROOT, ApiNode, Proc, Worker, relay_env
 from tests.receiver import Receiver, callback_receiver
+from tests.tools import require_tool
 
-CHROMIUM = os.environ.get("RELAY_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM = os.environ.get("RELAY_TEST_CHROMIUM") or require_tool("chromium", module_level=True)
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -45,9 +46,6 @@ ORCHESTRATOR_ID = "devbox"
 INTEGRATION_TOKEN = "tracker-token-0123456789abcdef"
 DESKTOP = {"width": 1280, "height": 860}
 PHONE = {"width": 390, "height": 844}
-
-if not Path(CHROMIUM).exists():
-    pytest.skip(f"no chromium at {CHROMIUM} (scripts/test.sh installs it)", allow_module_level=True)
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:

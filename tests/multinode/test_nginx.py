@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ import pytest
 from relay_api.embedded import free_port
 from tests.conftest import ADMIN_TOKEN, AUTH
 from tests.procs import ROOT, ApiNode, relay_env
+from tests.tools import require_tool
 
 pytestmark = pytest.mark.multinode
 
@@ -45,11 +45,7 @@ def render(ports: list[int], listen: int) -> str:
 
 @contextlib.contextmanager
 def nginx(tmp: Path, ports: list[int]) -> Iterator[str]:
-    binary = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
-    if binary is None:
-        if os.environ.get("CI"):
-            pytest.fail("nginx is not installed (scripts/test.sh installs it with apt-get when run as root)")
-        pytest.skip("nginx is not installed; scripts/test.sh installs it when run as root")
+    binary = require_tool("nginx")
     listen = free_port()
     (tmp / "relay.conf").write_text(render(ports, listen))
     temp_paths = " ".join(f"{kind}_temp_path {tmp / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))

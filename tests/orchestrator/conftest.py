@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from relay_client import Client
 from tests.conftest import ADMIN_TOKEN
 from tests.procs import ROOT, ApiNode, Proc, api_nodes, relay_env, workers
 from tests.security.conftest import TOKEN_SECRET
+from tests.tools import require_tool
 
 pytestmark = pytest.mark.multinode
 
@@ -152,9 +152,7 @@ class Host:
 
 
 def needs_tmux() -> None:
-    # scripts/test.sh installs tmux on a fresh CI machine; elsewhere these tests need it installed.
-    if shutil.which("tmux") is None:
-        pytest.skip("tmux is not installed")
+    require_tool("tmux")
 
 
 @pytest.fixture
