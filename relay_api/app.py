@@ -99,12 +99,14 @@ def create_app(
 ) -> Litestar:
     """`handle_signals`: SIGTERM drains this node (relay_api/drain.py); `span_exporter`: tests' tracing sink."""
     settings = settings or Settings.from_env()
-    authenticator = Authenticator(settings.admin_token)
 
+    # Everything that holds a Redis client or an event loop is made here, at each start, so one app
+    # can be started again (the tests' in-process client does, once per test).
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
         redis = connect(settings.redis_url, cluster=settings.redis_cluster)
         relay = Relay(redis, settings)
+        app.state.authenticator = Authenticator(settings.admin_token)
         broker = Broker(EventSubscriber(redis), relay.events, settings.sse_client_queue, settings.sse_keepalive_s)
         broker.on_reconnect = relay.bootstrap
         app.state.relay = relay
@@ -152,7 +154,7 @@ def create_app(
         plugins=tracing_plugins(settings, span_exporter),
         lifespan=[lifespan],
         dependencies={
-            "relay": Provide(provide_relay, sync_to_thread=False, use_cache=True),
+            "relay": Provide(provide_relay, sync_to_thread=False),  # app.state.relay of the current start
             "principal": Provide(provide_principal, sync_to_thread=False),  # per request: never cached
         },
         exception_handlers=EXCEPTION_HANDLERS,
@@ -160,7 +162,6 @@ def create_app(
         state=State(
             {
                 "settings": settings,
-                "authenticator": authenticator,
                 "node_id": uuid.uuid4().hex[:12],
             }
         ),

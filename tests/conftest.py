@@ -36,6 +36,16 @@ ADMIN_TOKEN = "test-admin-token"
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`-n N --dist loadgroup`, as scripts/test.sh runs it) a module's tests stay
+    on one worker, so its module-scoped processes start once; the dashboard's package-scoped stack
+    and its browser too."""
+    for item in items:
+        module = item.nodeid.split("::", 1)[0]
+        group = "tests/dashboard" if module.startswith("tests/dashboard/") else module
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     given = os.environ.get("RELAY_TEST_REDIS_URL")
@@ -146,10 +156,19 @@ async def fake_redis() -> AsyncIterator[Redis]:
         await client.aclose()
 
 
+# Building the app (Litestar registering ~180 routes) takes longer than most tests: the in-process
+# client starts one app per distinct Settings again for each test (its lifespan makes every Redis
+# client and task anew), so each test still gets a fresh node on a flushed Redis.
+_APPS: dict[str, Any] = {}
+
+
 @pytest.fixture
 async def client(redis: Redis, settings: Settings) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
     from relay_api.app import create_app
 
-    async with AsyncTestClient(create_app(settings)) as c:
+    app = _APPS.get(repr(settings))
+    if app is None:
+        app = _APPS[repr(settings)] = create_app(settings)
+    async with AsyncTestClient(app) as c:
         c.headers.update(AUTH)
         yield c

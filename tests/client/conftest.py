@@ -1,7 +1,7 @@
 """Real relay processes for the client, MCP and CLI tests.
 
 `relay_node` is one `relay serve` node and one `relay worker` on the session's test Redis, shared
-by a module (nodes hold no state; each test's `redis` fixture flushes the data). Tests that kill a
+by the package (nodes hold no state; each test's `redis` fixture flushes the data). Tests that kill a
 node start their own.
 """
 
@@ -26,7 +26,7 @@ def node_env(redis_url: str, **extra: str) -> dict[str, str]:
     return relay_env(redis_url, ADMIN_TOKEN, **NODE_ENV, **extra)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def relay_node(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiNode]:
     tmp: Path = tmp_path_factory.mktemp("relay")
     env = node_env(redis_url)

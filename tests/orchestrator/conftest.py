@@ -69,7 +69,7 @@ def pid_alive(pid: int) -> bool:
         return False
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def relay_node(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiNode]:
     tmp = tmp_path_factory.mktemp("relay")
     env = node_env(redis_url)
