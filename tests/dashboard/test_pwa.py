@@ -11,7 +11,8 @@ import httpx
 
 from relay_api.app import STATIC_DIR
 from tests.conftest import ADMIN_TOKEN
-from tests.dashboard.conftest import PHONE, Stack, login, shot, wait_until
+from tests.dashboard.conftest import PHONE, Stack, login, shot
+from tests.waiting import wait_until
 
 VIEW_IDS = [
     "agents", "orchestrators", "messages", "tasks", "commands", "recipes", "automations",
@@ -187,7 +188,7 @@ def test_a_keyboard_alone_signs_in_and_works_the_console(page: Any, stack: Stack
     page.wait_for_selector("#nav.open")
     assert page.evaluate("document.getElementById('nav').contains(document.activeElement)")
     page.keyboard.press("Escape")
-    wait_until(lambda: not page.is_visible("#nav"), what="the menu to close")
+    wait_until(lambda: not page.is_visible("#nav"), "the menu to close")
 
 
 def test_the_viewer_role_sees_no_write_control_anywhere(page: Any, stack: Stack) -> None:

@@ -18,9 +18,9 @@ from tests.dashboard.conftest import (
     login,
     register_agent,
     shot,
-    wait_until,
 )
 from tests.dashboard.test_pwa import VIEW_IDS
+from tests.waiting import wait_until
 
 # What each view must show once the data below exists (the view's own rows, not an empty state).
 FILLED = {
@@ -77,10 +77,10 @@ def seeded(stack: Stack) -> Stack:
     recipe = api_json(stack, "GET", "/api/recipes/test")["recipe"]
     params = {p["name"]: f"{p['name']} for the screenshots" for p in recipe["parameters"] if p.get("required")}
     inst = api_json(stack, "POST", "/api/recipes/start", json={"name": "test", "orchestratorId": ORCHESTRATOR_ID, "parameters": params})["instance"]
-    wait_until(lambda: api_json(stack, "GET", f"/api/recipes/instances/{inst['id']}")["status"] == "succeeded", 30, "the recipe")
+    wait_until(lambda: api_json(stack, "GET", f"/api/recipes/instances/{inst['id']}")["status"] == "succeeded", "the recipe", timeout=30)
     api_json(stack, "POST", "/api/tokens", json={"role": "operator", "sub": "night-shift"})
     api_json(stack, "POST", "/api/tokens", json={"role": "agent", "sub": "ana", "scopes": ["messages:*", "agents:read"], "ttlSeconds": 86400})
-    wait_until(lambda: api_json(stack, "GET", "/api/integrations/deliveries", params={"status": "delivered"}), 20, "a delivered callback")
+    wait_until(lambda: api_json(stack, "GET", "/api/integrations/deliveries", params={"status": "delivered"}), "a delivered callback", timeout=20)
     return stack
 
 

@@ -14,7 +14,8 @@ from typing import Any
 import httpx
 
 from tests.conftest import ADMIN_TOKEN, AUTH
-from tests.dashboard.conftest import ORCHESTRATOR_ID, Stack, api_json, login, register_agent, shot, wait_until
+from tests.dashboard.conftest import ORCHESTRATOR_ID, Stack, api_json, login, register_agent, shot
+from tests.waiting import wait_until
 
 
 def test_sign_in_shows_the_servers_refusal_inline_then_opens_the_console(page: Any, stack: Stack) -> None:
@@ -54,7 +55,7 @@ def test_an_agent_appears_live_when_it_registers_and_its_status_follows(page: An
     page.wait_for_selector('tr[data-agent="live-1"] .badge.status-busy')
     # Search filters the table as you type.
     page.fill("input[aria-label='Search agents']", "blue")
-    wait_until(lambda: page.eval_on_selector_all("#view-agents tbody tr[data-agent]", "rows => rows.map(r => r.dataset.agent)") == ["live-1"], what="search")
+    wait_until(lambda: page.eval_on_selector_all("#view-agents tbody tr[data-agent]", "rows => rows.map(r => r.dataset.agent)") == ["live-1"], "search")
 
 
 def test_send_reply_thread_and_claim_in_an_inbox(page: Any, stack: Stack) -> None:
@@ -78,7 +79,7 @@ def test_send_reply_thread_and_claim_in_an_inbox(page: Any, stack: Stack) -> Non
     page.fill("#view-messages textarea[name=body]", "thanks bob")
     page.click("#view-messages form.compose button[type=submit]")
     page.wait_for_selector("#view-messages .compose .note:has-text('Sent #')")
-    ours = wait_until(lambda: [m for m in api_json(stack, "GET", "/api/messages", params={"from": "user", "limit": 10}) if m["body"] == "thanks bob"], what="the reply")[0]
+    ours = wait_until(lambda: [m for m in api_json(stack, "GET", "/api/messages", params={"from": "user", "limit": 10}) if m["body"] == "thanks bob"], "the reply")[0]
     assert ours["replyTo"] == reply["id"] and ours["to"] == "bob" and ours["threadId"] == first_id
 
     # The thread dialog shows the three messages in order.
@@ -268,7 +269,7 @@ def test_create_an_automation_with_a_server_preview_and_see_its_runs(page: Any, 
     shot(page, "automations-editor")
     page.click("dialog button[type=submit]")
     page.wait_for_selector("dialog", state="detached")
-    auto = wait_until(lambda: [a for a in api_json(stack, "GET", "/api/automations") if a["name"] == "ping oncall"], what="the automation")[0]
+    auto = wait_until(lambda: [a for a in api_json(stack, "GET", "/api/automations") if a["name"] == "ping oncall"], "the automation")[0]
     assert auto["trigger"] == {"type": "schedule", "cron": "*/2 * * * * *", "timezone": "Europe/Berlin"}
     row = f'tr[data-automation="{auto["id"]}"]'
     page.wait_for_selector(row)
@@ -370,21 +371,21 @@ def test_restarting_the_api_node_under_the_page_loses_no_event(page: Any, stack:
     assert reader.connected.wait(10)
     try:
         register_agent(stack, "marker-start")
-        wait_until(lambda: reader.saw("marker-start"), what="the reader")
-        wait_until(lambda: page_has_agent_event(page, "marker-start"), what="the page")
+        wait_until(lambda: reader.saw("marker-start"), "the reader")
+        wait_until(lambda: page_has_agent_event(page, "marker-start"), "the page")
         stack.lb.pause()  # hold reconnects back
         stack.restart_node_a()
         page.wait_for_selector("#stream-status.reconnecting")
         for i in range(5):
             register_agent(stack, f"while-down-{i}")
-        wait_until(lambda: reader.saw("while-down-4"), what="the reader")
+        wait_until(lambda: reader.saw("while-down-4"), "the reader")
         assert not page_has_agent_event(page, "while-down-0")
         stack.lb.resume()
         page.wait_for_selector("#stream-status.live", timeout=20000)
         for i in range(3):
             register_agent(stack, f"after-{i}")
-        wait_until(lambda: reader.saw("after-2"), what="the reader")
-        wait_until(lambda: page_has_agent_event(page, "after-2"), what="the page")
+        wait_until(lambda: reader.saw("after-2"), "the reader")
+        wait_until(lambda: page_has_agent_event(page, "after-2"), "the page")
     finally:
         reader.stop = True
     expected = [event_id for event_id, _ in reader.events]

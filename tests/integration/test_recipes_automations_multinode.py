@@ -4,7 +4,6 @@ with two workers; an event on one node triggers an automation once; disabling st
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from redis.asyncio import Redis
 
 from tests.conftest import ADMIN_TOKEN, AUTH, DataTier
 from tests.procs import api_nodes, relay_env, workers
+from tests.waiting import wait_until_async
 
 pytestmark = pytest.mark.multinode
 
@@ -27,16 +27,6 @@ steps:
   - {id: spawn-b, role: b, action: spawn}
   - {id: both, role: a, action: prompt, needs: [spawn-a, spawn-b], prompt: go}
 """
-
-
-async def _wait_for(probe: Any, timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = await probe()
-        if value:
-            return value
-        await asyncio.sleep(0.2)
-    raise AssertionError("condition not reached in time")
 
 
 async def test_step_advances_once_when_two_nodes_race(redis: Redis, redis_url: str, tmp_path: Path) -> None:
@@ -116,8 +106,8 @@ async def test_two_workers_fire_each_slot_once_and_events_once(
                 async def ticked() -> bool:
                     return len(await runs(every_second["id"])) >= 8
 
-                await _wait_for(ticked, timeout=30)
-                await _wait_for(lambda: runs(on_critical["id"]))
+                await wait_until_async(ticked, "eight ticks", timeout=30, every=0.2)
+                await wait_until_async(lambda: runs(on_critical["id"]), "the event automation's run", every=0.2)
                 r = await http.patch(f"{n1}/api/automations/{every_second['id']}", json={"enabled": False})
                 assert r.json()["nextRunAt"] is None
                 stopped_at = len(await runs(every_second["id"]))

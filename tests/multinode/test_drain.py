@@ -20,6 +20,7 @@ from relay_api.embedded import EmbeddedRedis
 from tests.conftest import ADMIN_TOKEN, AUTH
 from tests.procs import ApiNode, relay_env
 from tests.sse_client import SSE
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.multinode
 
@@ -51,14 +52,6 @@ def send(node: ApiNode, body: str) -> int:
     return message_id
 
 
-def wait_until(predicate: object, timeout: float = 20.0, what: str = "condition") -> None:
-    assert callable(predicate)
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
-
-
 async def test_sigterm_drains_a_node_and_its_sse_client_resumes_elsewhere_without_loss(
     redis_url: str, tmp_path: Path
 ) -> None:
@@ -70,9 +63,9 @@ async def test_sigterm_drains_a_node_and_its_sse_client_resumes_elsewhere_withou
         got: list[dict[str, str]] = []
         comments: list[str] = []
         reader = asyncio.create_task(read_stream_to_end(a.url, got, comments))
-        await asyncio.to_thread(wait_until, lambda: "connected" in comments, 10, "the stream to open")
+        await asyncio.to_thread(wait_until, lambda: "connected" in comments, "the stream to open")
         first = await asyncio.to_thread(send, b, "before")
-        await asyncio.to_thread(wait_until, lambda: len(got) == 1, 10, "the first event on A")
+        await asyncio.to_thread(wait_until, lambda: len(got) == 1, "the first event on A")
 
         a.popen.send_signal(signal.SIGTERM)
         ready = await asyncio.to_thread(httpx.get, a.url + "/readyz", timeout=5)

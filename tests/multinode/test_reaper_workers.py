@@ -13,7 +13,6 @@ import asyncio
 import json
 import signal
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -29,23 +28,12 @@ from relay_worker.jobs.reaper import JOB
 from tests.conftest import ADMIN_TOKEN
 from tests.procs import Worker, passes, relay_env, worker_id, workers
 from tests.timeshift import backdate_agent, backdate_claim
+from tests.waiting import wait_until_async
 
 pytestmark = pytest.mark.multinode
 
 FAST = {"AGENT_RELAY_STALE_AFTER_S": "1", "AGENT_RELAY_OFFLINE_AFTER_S": "2"}
 SLOW_PASS = {"AGENT_RELAY_TEST_REAP_BATCH_PAUSE_S": "0.15", "AGENT_RELAY_REAP_BATCH": "1"}
-
-
-async def wait_until(
-    check: Callable[[], Awaitable[bool]], what: str, procs: list[Worker], timeout: float = 10.0
-) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(0.01)
-    logs = "\n".join(f"--- {p.log_path.name}\n{p.log()[-3000:]}" for p in procs)
-    raise AssertionError(f"timed out waiting for {what}\n{logs}")
 
 
 async def due_agents(relay: Relay, redis: Redis, count: int, prefix: str = "a") -> list[str]:
@@ -109,9 +97,9 @@ async def test_two_workers_act_on_each_expiry_exactly_once(
             done = set((await statuses(redis, ids)).values()) == {"offline"}
             return done and await redis.zcard(keys.message_claims()) == 0
 
-        await wait_until(all_done, "every expiry handled", procs)
+        await wait_until_async(all_done, "every expiry handled", logs=procs)
         # Let several more slots pass with both workers up, then check they are up.
-        await wait_until(lambda: _slots_after(procs, 6), "at least seven passes", procs)
+        await wait_until_async(lambda: _slots_after(procs, 6), "at least seven passes", logs=procs)
         health = (await client.get("/api/health")).json()
         assert health["workers"]["alive"] == 2
         assert health["reaper"]["workerId"] in {worker_id(p) for p in procs}
@@ -155,7 +143,7 @@ async def test_sigkill_mid_pass_leaves_whole_transitions_and_another_worker_fini
         async def some_stale() -> bool:
             return list((await statuses(redis, ids)).values()).count("stale") >= 2
 
-        await wait_until(some_stale, "the slow pass to be under way", [doomed], timeout=15)
+        await wait_until_async(some_stale, "the slow pass to be under way", logs=[doomed], timeout=15)
         doomed.kill()
     finally:
         doomed.stop()
@@ -176,7 +164,7 @@ async def test_sigkill_mid_pass_leaves_whole_transitions_and_another_worker_fini
         async def all_offline() -> bool:
             return set((await statuses(redis, ids)).values()) == {"offline"}
 
-        await wait_until(all_offline, "the survivor to finish", [survivor], timeout=15)
+        await wait_until_async(all_offline, "the survivor to finish", logs=[survivor], timeout=15)
 
     await assert_consistent(redis, ids)
     emitted = await status_events(redis)
@@ -195,7 +183,7 @@ async def test_sigterm_mid_pass_lets_the_pass_finish(
         async def under_way() -> bool:
             return "stale" in (await statuses(redis, ids)).values()
 
-        await wait_until(under_way, "the slow pass to be under way", [proc], timeout=15)
+        await wait_until_async(under_way, "the slow pass to be under way", logs=[proc], timeout=15)
         proc.popen.send_signal(signal.SIGTERM)
         code = await asyncio.to_thread(proc.popen.wait, 15)
     finally:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -20,6 +19,7 @@ import pytest
 from relay_model.maintenance import WORKER_ALIVE_S as ALIVE_S
 from tests.conftest import ADMIN_TOKEN, AUTH
 from tests.procs import ROOT, Worker, api_nodes, relay_env
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.multinode
 
@@ -33,14 +33,6 @@ def check(env: dict[str, str], state: Path) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=30,
     )
-
-
-def wait_until(predicate: object, timeout: float, what: str) -> None:
-    assert callable(predicate)
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
 
 
 def test_worker_check_and_health_follow_each_worker(redis_url: str, tmp_path: Path) -> None:
@@ -57,8 +49,8 @@ def test_worker_check_and_health_follow_each_worker(redis_url: str, tmp_path: Pa
 
         try:
             assert check(env, tmp_path / "none.json").returncode == 1  # no worker ever started there
-            wait_until(lambda: all(s.exists() for s in states), 30, "both workers to start")
-            wait_until(lambda: health_workers()["alive"] == 2, 30, "health to count two workers")
+            wait_until(lambda: all(s.exists() for s in states), "both workers to start", timeout=30, every=0.2)
+            wait_until(lambda: health_workers()["alive"] == 2, "health to count two workers", timeout=30, every=0.2)
             for state in states:
                 done = check(env, state)
                 assert done.returncode == 0, done.stderr
@@ -66,16 +58,16 @@ def test_worker_check_and_health_follow_each_worker(redis_url: str, tmp_path: Pa
 
             hung, killed = procs
             hung.popen.send_signal(signal.SIGSTOP)
-            wait_until(lambda: check(env, states[0]).returncode == 1, ALIVE_S + 20, "the hung worker's check to fail")
+            wait_until(lambda: check(env, states[0]).returncode == 1, "the hung worker's check to fail", timeout=ALIVE_S + 20, every=0.2)
             assert "no heartbeat" in check(env, states[0]).stderr
             assert check(env, states[1]).returncode == 0
-            wait_until(lambda: health_workers()["alive"] == 1, 10, "health to drop the hung worker")
+            wait_until(lambda: health_workers()["alive"] == 1, "health to drop the hung worker", timeout=10, every=0.2)
 
             killed.popen.kill()
             killed.popen.wait()
             done = check(env, states[1])
             assert done.returncode == 1 and "is gone" in done.stderr
-            wait_until(lambda: health_workers()["alive"] == 0, ALIVE_S + 10, "health to drop the killed worker")
+            wait_until(lambda: health_workers()["alive"] == 0, "health to drop the killed worker", timeout=ALIVE_S + 10, every=0.2)
         finally:
             procs[0].popen.send_signal(signal.SIGCONT)
             for proc in procs:

@@ -16,7 +16,6 @@ import asyncio
 import json
 import signal
 import time
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from tests.conftest import ADMIN_TOKEN, AUTH
 from tests.faults import KillableRedis
 from tests.procs import Worker, api_nodes, passes, relay_env, worker_id, workers
 from tests.receiver import callback_receiver
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.multinode
 
@@ -41,16 +41,6 @@ FAST = {
     "AGENT_RELAY_AUTOMATION_MISFIRE_GRACE_MS": "1500",
     "AGENT_RELAY_CALLBACK_BACKOFF_MS": "200",
 }
-
-
-def wait_until(check: Callable[[], object], what: str, procs: list[Worker], timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if found := check():
-            return found
-        time.sleep(0.1)
-    logs = "\n".join(f"--- {p.log_path.name}\n{p.log()[-4000:]}" for p in procs)
-    raise AssertionError(f"timed out waiting for {what}\n{logs}")
 
 
 def passes_since(proc: Worker, since_ms: int) -> list[dict[str, Any]]:
@@ -65,7 +55,7 @@ def each_worker_passes_alone(procs: list[Worker], since_ms: int) -> None:
             other.popen.send_signal(signal.SIGSTOP)
         try:
             alone_since = max(since_ms, now_ms())
-            wait_until(partial(passes_since, proc, alone_since), f"a pass by {proc.log_path.name}", procs)
+            wait_until(partial(passes_since, proc, alone_since), f"a pass by {proc.log_path.name}", logs=procs)
         finally:
             for other in others:
                 other.popen.send_signal(signal.SIGCONT)
@@ -120,12 +110,12 @@ async def test_workers_ride_out_a_redis_kill_and_resume_everything(tmp_path: Pat
                         "action": {"type": "message", "message": {"from": "system", "to": "sink", "body": "tick"}},
                     },
                 ).json()
-                wait_until(lambda: health_workers()["alive"] == 2, "both workers alive", procs)
-                wait_until(lambda: len(automation_runs(tick["id"])) >= 2, "the automation ticking", procs)
+                wait_until(lambda: health_workers()["alive"] == 2, "both workers alive", logs=procs)
+                wait_until(lambda: len(automation_runs(tick["id"])) >= 2, "the automation ticking", logs=procs)
                 before = http.post(
                     "/api/integrations/events", json={"title": "before", "target": "sink"}, headers=hook
                 ).json()["task"]
-                wait_until(lambda: delivered(before["id"]), "a callback before the outage", procs)
+                wait_until(lambda: delivered(before["id"]), "a callback before the outage", logs=procs)
                 ids = {worker_id(p) for p in procs}
 
                 killed_at = now_ms()
@@ -138,18 +128,18 @@ async def test_workers_ride_out_a_redis_kill_and_resume_everything(tmp_path: Pat
                 # The reaper: every worker resumes its passes.
                 each_worker_passes_alone(procs, back_at)
                 # Liveness: both workers count again, the same two (nothing restarted).
-                wait_until(lambda: set(health_workers()["ids"]) == ids, "health to count both workers", procs)
+                wait_until(lambda: set(health_workers()["ids"]) == ids, "health to count both workers", logs=procs)
                 # Callbacks: a task change made after the outage is delivered.
                 after = http.post(
                     "/api/integrations/events", json={"title": "after", "target": "sink"}, headers=hook
                 ).json()["task"]
-                wait_until(lambda: delivered(after["id"]), "a callback after the outage", procs)
+                wait_until(lambda: delivered(after["id"]), "a callback after the outage", logs=procs)
                 # Cron, with its misfire policy: one catch-up run for the slots missed while Redis was
                 # away (none of them fired), then the regular slots again, each slot once.
                 wait_until(
                     lambda: len([r for r in automation_runs(tick["id"]) if r["scheduledFor"] > back_at]) >= 3,
                     "automation slots after the outage",
-                    procs,
+                    logs=procs,
                 )
                 runs = automation_runs(tick["id"])
                 slots = [r["scheduledFor"] for r in runs]
@@ -169,7 +159,7 @@ async def test_workers_ride_out_a_redis_kill_and_resume_everything(tmp_path: Pat
                 wait_until(
                     lambda: health_workers()["ids"] == [worker_id(procs[1])],
                     "health to drop the killed worker",
-                    procs,
+                    logs=procs,
                     timeout=WORKER_ALIVE_S + 5,
                 )
                 http.close()
@@ -184,19 +174,19 @@ def test_a_worker_rides_out_its_data_redis_and_its_queue_redis_going_away_apart(
         env = relay_env(data.url, ADMIN_TOKEN, AGENT_RELAY_QUEUE_REDIS_URL=queue.url, **FAST)
         with workers(1, env, tmp_path) as procs:
             (proc,) = procs
-            wait_until(lambda: passes(proc), "a first pass", procs)
+            wait_until(lambda: passes(proc), "a first pass", logs=procs)
             for server, role in ((data, "data Redis"), (queue, "queue Redis")):
                 server.kill9()
                 time.sleep(3)
                 assert_survived(procs)
                 server.restart()
                 back_at = now_ms()
-                wait_until(partial(passes_since, proc, back_at), f"a pass after the {role} came back", procs)
+                wait_until(partial(passes_since, proc, back_at), f"a pass after the {role} came back", logs=procs)
                 # One warning when it went, one line when it was back: not a traceback per tick.
                 assert f"{role} unreachable" in proc.log() and f"{role} is back after" in proc.log()
             assert_survived(procs)
             # The liveness key lives on the data Redis: the worker beats there again.
-            alive = wait_until(lambda: data_alive(data.url), "the worker's liveness key", procs)
+            alive = wait_until(lambda: data_alive(data.url), "the worker's liveness key", logs=procs)
             assert alive == [worker_id(proc)]
     finally:
         data.stop()

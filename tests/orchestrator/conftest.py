@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,6 +24,7 @@ from tests.conftest import ADMIN_TOKEN
 from tests.procs import ROOT, ApiNode, Proc, api_nodes, relay_env, workers
 from tests.security.conftest import TOKEN_SECRET
 from tests.tools import find_tool, require_tool
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.multinode
 
@@ -46,16 +46,9 @@ def node_env(redis_url: str) -> dict[str, str]:
     return relay_env(redis_url, ADMIN_TOKEN, **NODE_ENV)
 
 
-def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 60.0, every: float = 0.05) -> T:
-    """Poll `probe` until it returns something truthy (a generous bound: these are not timing tests)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(every)
+def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 60.0, every: float = 0.05) -> T | None:
+    """`tests.waiting.wait_until` with the question first, as these tests read (a generous bound)."""
+    return wait_until(probe, what, timeout=timeout, every=every)
 
 
 def pid_alive(pid: int) -> bool:
