@@ -1,7 +1,7 @@
 """Every hot route of one relay node under `wrk`, beside a bare Litestar baseline in the same run.
 
     python -m bench.wrk_bench                     # ~5 minutes: 3 rounds of 5 s per route, then SSE
-    python -m bench.wrk_bench --seconds 3 --rounds 1 --only send,inbox --no-sse
+    python -m bench.wrk_bench --seconds 3 --rounds 1 --only "send, admin;inbox" --no-sse
 
 What runs (all started here on free ports, stopped at the end, whatever happens):
 - a private redis-server (no persistence), never the one on 6379;
@@ -422,9 +422,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument(
         "--only",
-        type=lambda s: [p for p in s.split(",") if p],
+        type=lambda s: [p for p in s.split(";") if p],
         default=[],
-        help="comma-separated parts of route names to run (the baselines always run)",
+        help="semicolon-separated parts of route names to run (the baselines always run)",
     )
     parser.add_argument("--no-sse", action="store_true")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
