@@ -56,9 +56,14 @@ def bearer_token(headers: Any) -> str | None:
     return None
 
 
+# The environment's admin token always resolves to this one principal.
+ADMIN = Principal(role="admin", sub="admin", scopes=frozenset({ALL_SCOPES}))
+
+
 class Authenticator:
     def __init__(self, admin_token: str) -> None:
         self.admin_token = admin_token
+        self._admin_bytes = admin_token.encode()
         self.resolvers: list[Resolver] = []
         # Called on every use of the environment's admin token (its rate limit, when one is set).
         self.on_admin: Callable[[], Awaitable[None]] | None = None
@@ -67,10 +72,10 @@ class Authenticator:
         self.resolvers.append(resolver)
 
     async def resolve(self, token: str) -> Principal | None:
-        if self.admin_token and hmac.compare_digest(token.encode(), self.admin_token.encode()):
+        if self.admin_token and hmac.compare_digest(token.encode(), self._admin_bytes):
             if self.on_admin is not None:
                 await self.on_admin()
-            return Principal(role="admin", sub="admin", scopes=frozenset({ALL_SCOPES}))
+            return ADMIN
         for resolver in self.resolvers:
             principal = await resolver(token)
             if principal is not None:
