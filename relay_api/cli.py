@@ -47,6 +47,12 @@ def _serve(args: argparse.Namespace) -> int:
     if not settings.admin_token:
         print("AGENT_RELAY_ADMIN_TOKEN is not set; refusing to serve an API nobody can use", file=sys.stderr)
         return 2
+    from relay_api.controllers.integrations import integration_scope_problem
+
+    problem = integration_scope_problem(settings.integrations)
+    if problem:
+        print(f"invalid configuration: {problem}", file=sys.stderr)
+        return 2
     logs.configure(settings.log_format, args.log_level.upper())
     uvicorn.run(
         "relay_api.app:create_served_app",
