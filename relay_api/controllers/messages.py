@@ -86,15 +86,19 @@ class MessageController(Controller):
         to: Annotated[str | None, QueryParameter(max_length=240)] = None,
         channel: Annotated[str | None, QueryParameter(max_length=240)] = None,
         kind: FromQuery[MessageKind | None] = None,
-    ) -> list[Message]:
+    ) -> Response[list[Message]]:
         """With `for`: that agent's inbox after `since`, oldest first. Without: history, filterable."""
+        # Hot paths too: the messages' JSON as the scripts read it is the body, as for a send (decoding
+        # and encoding a page of 20 messages again costs ~25 µs on the bench machine).
         if for_agent:
             await require_self(principal, for_agent, relay)
-            return await relay.messages.inbox(for_agent, since=since or 0, limit=limit)
-        await require_history_filter(principal, from_agent, to, relay)
-        return await relay.messages.history(
-            since=since, before=before, limit=limit, from_=from_agent, to=to, channel=channel, kind=kind
-        )
+            raw = await relay.messages.inbox_json(for_agent, since=since or 0, limit=limit)
+        else:
+            await require_history_filter(principal, from_agent, to, relay)
+            raw = await relay.messages.history_json(
+                since=since, before=before, limit=limit, from_=from_agent, to=to, channel=channel, kind=kind
+            )
+        return Response(raw.encode(), media_type=MediaType.JSON)  # type: ignore[arg-type]
 
     @get("/cursor", name="messages:cursor", opt={"scope": "messages:read"})
     async def get_cursor(

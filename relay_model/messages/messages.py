@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import msgspec
 from redis.asyncio import Redis
@@ -189,14 +189,22 @@ class MessageStore:
         return await self.redis.zscore(keys.inbox(agent_id), message_id) is not None
 
     async def inbox(self, agent_id: str, *, since: int, limit: int) -> list[Message]:
+        return _decode_list(await self.inbox_json(agent_id, since=since, limit=limit))
+
+    async def inbox_json(self, agent_id: str, *, since: int, limit: int) -> str:
+        """`inbox` as the JSON array of the messages the script read (the API serves it as is)."""
         raws = await self.scripts.run(
             "messages_inbox",
             [keys.inbox(agent_id), keys.broadcasts(), keys.messages_floor()],
             [agent_id, since, limit, INBOX_BROADCAST_BUDGET],
         )
-        return decode_messages(raws)
+        return "[" + ",".join(raws) + "]"
 
-    async def history(
+    async def history(self, **query: Any) -> list[Message]:
+        """See `history_json` for the parameters."""
+        return _decode_list(await self.history_json(**query))
+
+    async def history_json(
         self,
         *,
         since: int | None,
@@ -206,7 +214,8 @@ class MessageStore:
         to: str | None = None,
         channel: str | None = None,
         kind: str | None = None,
-    ) -> list[Message]:
+    ) -> str:
+        """History, oldest first, as the JSON array of the messages the script read."""
         # Scan the most selective index that a filter names.
         if to:
             index = keys.messages_by("to", to)
@@ -232,7 +241,7 @@ class MessageStore:
                 HISTORY_SCAN_BUDGET,
             ],
         )
-        return decode_messages(raws)
+        return "[" + ",".join(raws) + "]"
 
     async def claim(self, message_id: int, agent_id: str, ttl_ms: int | None) -> tuple[Message, bool]:
         fresh, raw = await self.scripts.run_checked(
