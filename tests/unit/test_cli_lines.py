@@ -1,9 +1,10 @@
-"""What the `relay` CLI prints for people: a command's result as the JSON the relay sent; an event's subject and cause."""
+"""What the `relay` CLI prints for people: a command's result as JSON, an event's subject and cause, a token's time left."""
 
 from __future__ import annotations
 
 import json
 
+from relay_client.cli.doctor import duration
 from relay_client.cli.events import event_line
 from relay_client.cli.work import _command_line
 from relay_client.models import Command, Event
@@ -43,3 +44,15 @@ def test_event_line_names_the_subject_and_who_caused_it() -> None:
 def test_event_line_summarises_an_activity_entry_by_its_title() -> None:
     event = Event(type="activity.created", source="server", data={"activity": {"id": 72, "title": "Task created"}})
     assert event_line(event).endswith("activity.created         - by server  Task created")
+
+
+def test_doctor_says_how_long_a_token_has_left_in_a_unit_people_read() -> None:
+    """An hour's agent token used to be reported as "expires in 0.0 days"."""
+    assert [duration(s) for s in (-3, 45, 3000, 3600, 18000, 30 * 86400)] == [
+        "0 s",
+        "45 s",
+        "50 min",
+        "60 min",
+        "5.0 h",
+        "30.0 days",
+    ]
