@@ -161,6 +161,10 @@ def create_app(
             "principal": Provide(provide_principal, sync_to_thread=False),  # per request: never cached
         },
         exception_handlers=EXCEPTION_HANDLERS,
+        # Logging is relay_model/logs.py's (JSON lines with request ids, set up by `relay serve`);
+        # Litestar's default config would replace the root handler with its own text format at start-up.
+        # Unhandled errors are logged by the relay's own handler (relay_api/errors.py).
+        logging_config=None,
         request_max_body_size=settings.max_body_bytes,
         state=State(
             {
