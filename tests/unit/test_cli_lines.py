@@ -1,11 +1,12 @@
-"""What `relay commands watch` prints for people: a command's result as the JSON the relay sent."""
+"""What the `relay` CLI prints for people: a command's result as the JSON the relay sent; an event's subject and cause."""
 
 from __future__ import annotations
 
 import json
 
+from relay_client.cli.events import event_line
 from relay_client.cli.work import _command_line
-from relay_client.models import Command
+from relay_client.models import Command, Event
 
 
 def test_watch_line_prints_the_result_as_json() -> None:
@@ -25,3 +26,20 @@ def test_watch_line_prints_the_result_as_json() -> None:
 def test_watch_line_prints_the_error_text() -> None:
     command = Command(id="cmd_2", type="agent.spawn", target="orchestrator:o1", status="failed", error="cwd outside")
     assert _command_line(command).endswith("agent.spawn → orchestrator:o1  failed  cwd outside")
+
+
+def test_event_line_names_the_subject_and_who_caused_it() -> None:
+    """`relay events` used to print `alice → 16` for message 16 from alice, which reads as a message to "16"."""
+    event = Event(
+        type="message.created",
+        source="alice",
+        subject="16",
+        ts=1_700_000_000_000,
+        data={"message": {"id": 16, "from": "alice", "to": "bob", "body": "yo"}},
+    )
+    assert event_line(event).endswith("message.created          16 by alice  alice → bob: yo")
+
+
+def test_event_line_summarises_an_activity_entry_by_its_title() -> None:
+    event = Event(type="activity.created", source="server", data={"activity": {"id": 72, "title": "Task created"}})
+    assert event_line(event).endswith("activity.created         - by server  Task created")
