@@ -285,6 +285,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         table = [
             r for r in routes(ids) if not args.only or r.server == "baseline" or any(o in r.name for o in args.only)
         ]
+        if args.sse_only:
+            table = []
         for route in table[:4]:  # warm-up (JIT-free Python still fills caches and pools), not counted
             wrk(route, by_name[route.server], redis_port, argparse.Namespace(**{**vars(args), "seconds": 1}), load_cpus)
         for round_no in range(args.rounds):
@@ -427,6 +429,7 @@ def main() -> None:
         help="semicolon-separated parts of route names to run (the baselines always run)",
     )
     parser.add_argument("--no-sse", action="store_true")
+    parser.add_argument("--sse-only", action="store_true", help="only the SSE fan-out figures")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
     args = parser.parse_args()
     # SIGTERM (a timeout, Ctrl-C in a wrapper) still runs the clean-up of `running`.

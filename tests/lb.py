@@ -1,79 +1,105 @@
-"""A TCP load balancer for the browser tests: the page talks to it, it talks to the API nodes.
+"""A TCP load balancer for tests: one URL in front of several API nodes, as in production.
 
-Each client connection goes to the first backend, in the order given, that accepts it (ordered
-failover, as nginx does with a `backup` server): while node A is up everything goes to A; while it
-is down, to B. That makes "which node holds the page's event stream" certain, so a test can restart
-exactly that node. SIGUSR1 makes it refuse new connections (existing ones go on) and SIGUSR2 lets
-them in again, so a test can hold the page's reconnect back until it has created the events that
-only a `Last-Event-ID` replay can deliver.
+Bytes are copied both ways until either side closes; one side closing ends the other (a dead node
+ends the stream a client held through it). Two ways to pick a backend for a new connection:
 
-Run: `python -m tests.lb --port P --backend 127.0.0.1:A --backend 127.0.0.1:B`; prints `ready`.
+- round robin (the default): the next backend in turn that accepts it (a dead node is skipped);
+- `failover=True`: the first backend, in the order given, that accepts it (nginx with a `backup`
+  server): while node A is up everything goes to A; while it is down, to B. That makes "which node
+  holds the page's event stream" certain, so a test can restart exactly that node.
+
+`served` records which backend took each connection. `pause()` makes it refuse new connections
+(existing ones go on) until `resume()`, so a test can hold a client's reconnect back until it has
+created the events that only a `Last-Event-ID` replay can deliver.
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import contextlib
-import signal
+import itertools
+import socket
+import threading
+
+from relay_api.embedded import free_port
 
 
-class Balancer:
-    def __init__(self, backends: list[tuple[str, int]]) -> None:
+class LoadBalancer:
+    def __init__(self, backends: list[int], *, failover: bool = False) -> None:
         self.backends = backends
-        self.accepting = True
+        self.failover = failover
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.served: list[int] = []
+        self._turn = itertools.cycle(range(len(backends)))
+        self._accepting = threading.Event()
+        self._accepting.set()
+        self._listener = socket.create_server(("127.0.0.1", self.port))
+        self._stopping = False
+        self._thread = threading.Thread(target=self._accept, daemon=True)
 
-    async def handle(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
-        if not self.accepting:
-            client_w.close()
-            return
-        for host, port in self.backends:
+    def __enter__(self) -> LoadBalancer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stopping = True
+        self._listener.close()
+        self._thread.join(timeout=5)
+
+    def pause(self) -> None:
+        """Refuse new connections from now on (connections already made go on)."""
+        self._accepting.clear()
+
+    def resume(self) -> None:
+        self._accepting.set()
+
+    def _accept(self) -> None:
+        while not self._stopping:
             try:
-                backend_r, backend_w = await asyncio.wait_for(asyncio.open_connection(host, port), 2.0)
-                break
-            except (OSError, TimeoutError):
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            if not self._accepting.is_set():
+                client.close()
                 continue
-        else:
-            client_w.close()
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _order(self) -> list[int]:
+        if self.failover:
+            return list(self.backends)
+        return [self.backends[next(self._turn)] for _ in self.backends]
+
+    def _connect(self) -> socket.socket | None:
+        for port in self._order():
+            try:
+                upstream = socket.create_connection(("127.0.0.1", port), timeout=2)
+            except OSError:
+                continue
+            upstream.settimeout(None)
+            self.served.append(port)
+            return upstream
+        return None
+
+    def _serve(self, client: socket.socket) -> None:
+        upstream = self._connect()
+        if upstream is None:
+            client.close()
             return
-        await asyncio.gather(self._pipe(client_r, backend_w), self._pipe(backend_r, client_w))
+        done = threading.Event()
 
-    @staticmethod
-    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        except (OSError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            # One side closing ends the connection on the other (a dead node ends the page's stream).
+        def pipe(src: socket.socket, dst: socket.socket) -> None:
+            try:
+                while chunk := src.recv(65536):
+                    dst.sendall(chunk)
+            except OSError:
+                pass
+            finally:
+                done.set()
+
+        threading.Thread(target=pipe, args=(client, upstream), daemon=True).start()
+        threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
+        done.wait()
+        for s in (client, upstream):
             with contextlib.suppress(OSError):
-                writer.close()
-
-
-async def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--backend", action="append", required=True)
-    args = parser.parse_args()
-    backends = [(b.rsplit(":", 1)[0], int(b.rsplit(":", 1)[1])) for b in args.backend]
-    lb = Balancer(backends)
-    loop = asyncio.get_running_loop()
-
-    def accept(on: bool) -> None:
-        lb.accepting = on
-        print("resumed" if on else "paused", flush=True)  # the test waits for this line
-
-    loop.add_signal_handler(signal.SIGUSR1, accept, False)
-    loop.add_signal_handler(signal.SIGUSR2, accept, True)
-    stop = asyncio.Event()
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
-    server = await asyncio.start_server(lb.handle, "127.0.0.1", args.port)
-    print("ready", flush=True)
-    async with server:
-        await stop.wait()
-
-
-if __name__ == "__main__":
-    asyncio.run(main())
+                s.shutdown(socket.SHUT_RDWR)
+            s.close()

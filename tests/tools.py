@@ -1,4 +1,4 @@
-"""System tools the tests drive for real (nginx, tmux, chromium).
+"""System tools the tests drive for real (nginx, tmux, chromium, redis-cli for the Redis Cluster).
 
 Locally a missing tool skips the tests that need it, with the hint to install it. Under CI (CI set)
 it fails them: `scripts/test.sh` installs every tool on a fresh machine, so a tool missing there is

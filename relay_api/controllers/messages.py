@@ -129,7 +129,7 @@ class MessageController(Controller):
     @post("/{message_id:int}/claim", name="messages:claim", opt={"scope": "messages:claim"}, status_code=200)
     async def claim(
         self, relay: RelayDep, principal: PrincipalDep, message_id: FromPath[int], data: JSONBody[ClaimInput]
-    ) -> ClaimResult:
+    ) -> Response[ClaimResult]:
         """Claim a claimable message: 200 to the one holder (also when it asks again), 409 to everyone else."""
         await require_self(principal, data.agent_id, relay)
         if bound_to_one(principal):
@@ -137,8 +137,9 @@ class MessageController(Controller):
             found = await relay.messages.get(message_id)
             if found is not None:
                 await require_message_access_as(principal, found, data.agent_id, relay)
-        message, _ = await relay.messages.claim(message_id, data.agent_id, data.ttl_ms)
-        return ClaimResult(ok=True, message=message)
+        # A hot path (agents poll-and-claim): the script's JSON is the message, as for a send.
+        raw, _ = await relay.messages.claim_json(message_id, data.agent_id, data.ttl_ms)
+        return Response(b'{"ok":true,"message":' + raw.encode() + b"}", media_type=MediaType.JSON)  # type: ignore[arg-type]
 
     @post("/{message_id:int}/release", name="messages:release", opt={"scope": "messages:claim"}, status_code=200)
     async def release(

@@ -244,12 +244,17 @@ class MessageStore:
         return "[" + ",".join(raws) + "]"
 
     async def claim(self, message_id: int, agent_id: str, ttl_ms: int | None) -> tuple[Message, bool]:
+        raw, fresh = await self.claim_json(message_id, agent_id, ttl_ms)
+        return decode_message(raw), fresh
+
+    async def claim_json(self, message_id: int, agent_id: str, ttl_ms: int | None) -> tuple[str, bool]:
+        """`claim`, answering the claimed message as the JSON text the script built."""
         fresh, raw = await self.scripts.run_checked(
             "message_claim",
             [keys.message(message_id), keys.message_claims(), keys.events(keys.BUS)],
             [now_ms(), message_id, agent_id, ttl_ms or self.claim_ttl_ms, self.maxlen],
         )
-        return decode_message(raw), bool(fresh)
+        return str(raw), bool(fresh)
 
     async def release(self, message_id: int, agent_id: str | None) -> Message:
         _, raw = await self.scripts.run_checked(

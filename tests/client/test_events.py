@@ -13,8 +13,8 @@ from redis.asyncio import Redis
 
 from relay_client import AsyncClient, Client, Event
 from tests.client.conftest import node_env
-from tests.client.lb import LoadBalancer
 from tests.conftest import ADMIN_TOKEN
+from tests.lb import LoadBalancer
 from tests.procs import ApiNode
 
 pytestmark = pytest.mark.multinode

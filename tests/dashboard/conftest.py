@@ -2,9 +2,10 @@
 
 One relay for the whole package: its own redis-server, two `relay serve` nodes behind a TCP load
 balancer (tests/lb.py, ordered failover: node A while it is up), one `relay worker`, a callback
-receiver for an integration, and a test orchestrator (tests/orchestrator_stub.py) registered with
-an orchestrator token. One Chromium per test module: Debian's `/usr/bin/chromium` driven by
-Playwright (never `playwright install`), headless, with a fresh profile.
+receiver for an integration, and the real `relay orchestrator` (tests/orchestrator/conftest.py:
+`Host`) whose providers run the echo agent, so a spawn or a recipe started in the page runs real
+agent processes. One Chromium per test module: Debian's `/usr/bin/chromium` driven by Playwright
+(never `playwright install`), headless, with a fresh profile.
 
 Every page fails its test on a JavaScript error, an `alert()`/`confirm()` dialog, or a request to
 any other origin than the relay's. Screenshots go to tests/artifacts/screenshots/ (git-ignored).
@@ -12,10 +13,10 @@ any other origin than the relay's. Screenshots go to tests/artifacts/screenshots
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -26,9 +27,12 @@ from typing import Any
 import httpx
 import pytest
 
-from relay_api.embedded import EmbeddedRedis, free_port
+from relay_api.embedded import EmbeddedRedis
+from relay_client import Client
 from tests.conftest import ADMIN_TOKEN, AUTH
-from tests.procs import ROOT, ApiNode, Proc, Worker, relay_env
+from tests.lb import LoadBalancer
+from tests.orchestrator.conftest import ECHO, Host
+from tests.procs import ROOT, ApiNode, Worker, relay_env
 from tests.receiver import Receiver, callback_receiver
 from tests.tools import require_tool
 
@@ -58,24 +62,14 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 15.0, what: str = 
     raise AssertionError(f"timed out waiting for {what}")
 
 
-class Stub(Proc):
-    """The test orchestrator. Swap point: when `relay orchestrator` (issue 13) lands, start it here
-    instead (`relay orchestrator --id ID --base-dir DIR`, same env), with providers that succeed."""
-
-    def __init__(self, env: dict[str, str], log_path: Path, base_dir: Path) -> None:
-        args = [sys.executable, "-m", "tests.orchestrator_stub", "--id", ORCHESTRATOR_ID, "--base-dir", str(base_dir)]
-        super().__init__([*args, "--provider", "claude", "--provider", "codex"], env, log_path)
-
-
 @dataclass
 class Stack:
     url: str  # the load balancer: what the browser opens
     node_a: ApiNode
     node_b: ApiNode
-    lb: Proc
+    lb: LoadBalancer
     worker: Worker
-    stub: Stub
-    base_dir: Path
+    host: Host  # the real `relay orchestrator` ORCHESTRATOR_ID and the directory it runs agents under
     receiver: Receiver
     env: dict[str, str]
     tmp: Path
@@ -85,29 +79,25 @@ class Stack:
         # The test's own client goes to node B directly, so it keeps working while A restarts.
         self.api = httpx.Client(base_url=self.node_b.url, headers=AUTH, timeout=10.0)
 
+    @property
+    def base_dir(self) -> Path:
+        return self.host.base
+
     def restart_node_a(self) -> None:
         self.node_a.stop()
         self.node_a = ApiNode(self.env, self.tmp / f"api-a-{time.monotonic_ns()}.log", port=self.node_a.port).wait_ready()
 
 
-def _start_lb(port: int, backends: list[ApiNode], log: Path) -> Proc:
-    args = [sys.executable, "-m", "tests.lb", "--port", str(port)]
-    for node in backends:
-        args += ["--backend", f"127.0.0.1:{node.port}"]
-    proc = Proc(args, dict(os.environ, PYTHONPATH=str(ROOT)), log)
-    wait_until(lambda: "ready" in proc.log() or not proc.alive(), 10, "the load balancer")
-    assert proc.alive(), proc.log()
-    return proc
-
-
 @pytest.fixture(scope="package")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("dashboard")
-    base_dir = tmp / "host"
+    base_dir = tmp / "host" / "base"
     for sub in ("projects/alpha/src", "projects/beta", "notes"):
         (base_dir / sub).mkdir(parents=True)
-    redis = EmbeddedRedis(tmp / "redis", persistent=False).start()
-    with callback_receiver() as receiver:
+    with contextlib.ExitStack() as started:
+        redis = EmbeddedRedis(tmp / "redis", persistent=False).start()
+        started.callback(redis.stop)
+        receiver = started.enter_context(callback_receiver())
         integrations = [
             {
                 "name": "tracker",
@@ -126,48 +116,28 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             AGENT_RELAY_INTEGRATIONS=json.dumps(integrations),
             AGENT_RELAY_REAP_INTERVAL_S="1",
         )
-        started: list[Proc] = []
-        try:
-            node_a = ApiNode(env, tmp / "api-a.log")
-            node_b = ApiNode(env, tmp / "api-b.log")
-            started += [node_a, node_b]
-            node_a.wait_ready()
-            node_b.wait_ready()
-            lb_port = free_port()
-            lb = _start_lb(lb_port, [node_a, node_b], tmp / "lb.log")
-            started.append(lb)
-            worker = Worker(env, tmp / "worker.log")
-            started.append(worker)
-            token = httpx.post(
-                node_b.url + "/api/tokens", headers=AUTH, json={"role": "orchestrator", "sub": ORCHESTRATOR_ID}
-            ).json()["token"]
-            stub_env = dict(env, AGENT_RELAY_URL=node_b.url, AGENT_RELAY_TOKEN=token)
-            stub = Stub(stub_env, tmp / "orchestrator.log", base_dir)
-            started.append(stub)
-            wait_until(lambda: "ready" in stub.log() or not stub.alive(), 15, "the test orchestrator")
-            assert stub.alive(), stub.log()
-            s = Stack(
-                url=f"http://127.0.0.1:{lb_port}",
-                node_a=node_a,
-                node_b=node_b,
-                lb=lb,
-                worker=worker,
-                stub=stub,
-                base_dir=base_dir,
-                receiver=receiver,
-                env=env,
-                tmp=tmp,
-            )
-            started.remove(node_a)  # restarts replace it: stop whichever is current
-            try:
-                yield s
-            finally:
-                s.api.close()
-                s.node_a.stop()
-        finally:
-            for proc in reversed(started):
-                proc.stop()
-            redis.stop()
+        # Both nodes and the worker start side by side; the waits come after.
+        node_a = ApiNode(env, tmp / "api-a.log")
+        node_b = ApiNode(env, tmp / "api-b.log")
+        started.callback(node_b.stop)
+        worker = Worker(env, tmp / "worker.log")
+        started.callback(worker.stop)
+        started.callback(node_a.stop)
+        node_a.wait_ready()
+        node_b.wait_ready()
+        lb = started.enter_context(LoadBalancer([node_a.port, node_b.port], failover=True))
+        # The real `relay orchestrator` (agents as child processes, no tmux) talking to node B, which no
+        # test restarts; both providers run the echo agent, which answers its own prompts over the API.
+        admin = started.enter_context(Client(node_b.url, ADMIN_TOKEN))
+        for provider in ("claude", "codex"):
+            admin.providers.put(provider, {"command": ECHO[0], "defaultArgs": [*ECHO[1:], "--commands", "api"]})
+        host = Host(tmp / "host", node_b.url, admin, ORCHESTRATOR_ID)
+        started.callback(host.cleanup)
+        host.start("--no-tmux", "--adapter", "claude=command", "--adapter", "codex=command", "--api-port", "0")
+        s = Stack(url=lb.url, node_a=node_a, node_b=node_b, lb=lb, worker=worker, host=host, receiver=receiver, env=env, tmp=tmp)
+        started.callback(s.api.close)
+        started.callback(lambda: s.node_a.stop())  # restarts replace node A: stop whichever is current
+        yield s
 
 
 @pytest.fixture(scope="module")

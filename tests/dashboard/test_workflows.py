@@ -7,7 +7,6 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import signal
 import threading
 from datetime import datetime
 from typing import Any
@@ -175,6 +174,45 @@ def test_spawn_through_the_orchestrator_and_watch_the_command_succeed(page: Any,
     page.wait_for_selector(f'tr[data-command="{command_id}"] [data-status="succeeded"]')
 
 
+def test_a_late_answer_to_the_dialogs_first_read_does_not_take_a_spawn_back(page: Any, stack: Stack) -> None:
+    """The spawn dialog reads its new command once (it may have moved on before the stream's
+    subscription started) and follows the stream. On a loaded node that read can come back after the
+    stream said `succeeded`; the dialog must stay `succeeded`, not fall back to the older status for
+    good (that stalled the spawn test under load until its timeout)."""
+    held: list[Any] = []
+    page.route(
+        re.compile(r"/api/commands/[^/?]+$"),
+        lambda route: held.append(route) if route.request.method == "GET" and not held else route.continue_(),
+    )
+    login(page, stack, view="agents")
+    page.click("button:has-text('Spawn agent')")
+    page.wait_for_selector("dialog[open]")
+    page.select_option("dialog select[name=orchestrator]", ORCHESTRATOR_ID)
+    page.select_option("dialog select[name=provider]", "codex")
+    page.click("dialog button[type=submit]")
+    page.wait_for_selector('dialog .progress [data-status="succeeded"]')  # from the stream: the read is held
+    assert len(held) == 1
+    command = api_json(stack, "GET", f"/api/commands/{page.inner_text('dialog .progress a.mono')}")
+    assert command["status"] == "succeeded"
+    # Mark when the page has handled the held read's answer: after its text() resolves and the
+    # microtasks that hand it to the dialog have run.
+    page.evaluate(
+        """() => {
+          const text = Response.prototype.text;
+          Response.prototype.text = async function () {
+            const body = await text.call(this);
+            if (/\\/api\\/commands\\/[^/?]+$/.test(new URL(this.url).pathname)) setTimeout(() => { window.lateReadHandled = true; });
+            return body;
+          };
+        }"""
+    )
+    stale = {**command, "status": "accepted", "result": None, "updatedAt": command["createdAt"]}
+    held[0].fulfill(status=200, content_type="application/json", body=json.dumps(stale))
+    page.wait_for_function("window.lateReadHandled === true")
+    assert page.get_attribute("dialog .progress [data-status]", "data-status") == "succeeded"
+    page.click("dialog button:has-text('Close')")
+
+
 def test_start_a_recipe_and_watch_its_steps_advance(page: Any, stack: Stack) -> None:
     login(page, stack, view="recipes")
     page.click("button[aria-label='Start debug']")
@@ -334,16 +372,14 @@ def test_restarting_the_api_node_under_the_page_loses_no_event(page: Any, stack:
         register_agent(stack, "marker-start")
         wait_until(lambda: reader.saw("marker-start"), what="the reader")
         wait_until(lambda: page_has_agent_event(page, "marker-start"), what="the page")
-        stack.lb.popen.send_signal(signal.SIGUSR1)  # hold reconnects back
-        wait_until(lambda: stack.lb.log().count("paused") == 1, what="the balancer to pause")
+        stack.lb.pause()  # hold reconnects back
         stack.restart_node_a()
         page.wait_for_selector("#stream-status.reconnecting")
         for i in range(5):
             register_agent(stack, f"while-down-{i}")
         wait_until(lambda: reader.saw("while-down-4"), what="the reader")
         assert not page_has_agent_event(page, "while-down-0")
-        stack.lb.popen.send_signal(signal.SIGUSR2)
-        wait_until(lambda: stack.lb.log().count("resumed") == 1, what="the balancer to resume")
+        stack.lb.resume()
         page.wait_for_selector("#stream-status.live", timeout=20000)
         for i in range(3):
             register_agent(stack, f"after-{i}")

@@ -24,7 +24,7 @@ from relay_client import Client
 from tests.conftest import ADMIN_TOKEN
 from tests.procs import ROOT, ApiNode, Proc, api_nodes, relay_env, workers
 from tests.security.conftest import TOKEN_SECRET
-from tests.tools import require_tool
+from tests.tools import find_tool, require_tool
 
 pytestmark = pytest.mark.multinode
 
@@ -90,20 +90,21 @@ def admin(relay_node: ApiNode, redis: object) -> Iterator[Client]:
 
 
 class Host:
-    def __init__(self, tmp: Path, url: str, admin: Client) -> None:
+    def __init__(self, tmp: Path, url: str, admin: Client, orchestrator_id: str = "h1") -> None:
         self.tmp = tmp
         self.url = url
         self.admin = admin
+        self.id = orchestrator_id
         self.base = tmp / "base"
         (self.base / "proj" / "src").mkdir(parents=True)
         self.state_dir = tmp / "state"
         self.tmux_socket = str(tmp / "tmux.sock")
-        self.token = admin.tokens.create("orchestrator", sub="h1").token
+        self.token = admin.tokens.create("orchestrator", sub=orchestrator_id).token
         self.procs: list[Proc] = []
         self.count = 0
 
     def start(self, *extra: str, wait: bool = True) -> Proc:
-        """`relay orchestrator --id h1` on this host, with its own tmux server; waits until registered."""
+        """`relay orchestrator --id <id>` on this host, with its own tmux server; waits until registered."""
         env = {k: v for k, v in os.environ.items() if k not in ("AGENT_RELAY_ADMIN_TOKEN", "TMUX", "TMUX_PANE")}
         env.update(
             AGENT_RELAY_URL=self.url,
@@ -112,7 +113,7 @@ class Host:
             PYTHONUNBUFFERED="1",
         )
         self.count += 1
-        args = [sys.executable, "-m", "relay_client.cli", "orchestrator", "--id", "h1", "--base-dir", str(self.base)]
+        args = [sys.executable, "-m", "relay_client.cli", "orchestrator", "--id", self.id, "--base-dir", str(self.base)]
         args += ["--state-dir", str(self.state_dir), "--tmux-socket", self.tmux_socket, "--poll-s", "1", *extra]
         proc = Proc(args, env, self.tmp / f"orchestrator-{self.count}.log")
         self.procs.append(proc)
@@ -132,8 +133,9 @@ class Host:
             return {}
 
     def tmux_sessions(self) -> list[str]:
+        tmux = require_tool("tmux")
         out = subprocess.run(
-            ["tmux", "-S", self.tmux_socket, "list-sessions", "-F", "#{session_name}"],
+            [tmux, "-S", self.tmux_socket, "list-sessions", "-F", "#{session_name}"],
             capture_output=True,
             text=True,
             check=False,
@@ -148,7 +150,9 @@ class Host:
             for pid in (record.get("pid"), record.get("launcherPid")):
                 if pid and pid_alive(pid):
                     os.kill(pid, signal.SIGKILL)
-        subprocess.run(["tmux", "-S", self.tmux_socket, "kill-server"], capture_output=True, check=False)
+        tmux = find_tool("tmux")  # a run with --no-tmux on a machine without tmux has no server to end
+        if tmux is not None:
+            subprocess.run([tmux, "-S", self.tmux_socket, "kill-server"], capture_output=True, check=False)
 
 
 def needs_tmux() -> None:

@@ -42,6 +42,11 @@ export function directoryPicker(ctx, orchestratorId, startPath, onPick) {
   return root;
 }
 
+const STEP = { pending: 0, accepted: 1, running: 2 };
+const step = (cmd) => (FINAL_COMMAND.has(cmd.status) ? 3 : (STEP[cmd.status] ?? 0));
+// pending → accepted → running → a final status; within a step the later update wins.
+const isOlder = (cmd, than) => step(cmd) < step(than) || (step(cmd) === step(than) && (cmd.updatedAt ?? 0) < (than.updatedAt ?? 0));
+
 function commandProgress(ctx, command, { tags, onAgent } = {}) {
   const status = h("span");
   const detail = h("div");
@@ -55,7 +60,13 @@ function commandProgress(ctx, command, { tags, onAgent } = {}) {
     note,
   );
   let tagged = false;
+  let shown = null;
   function show(cmd) {
+    // The first GET and the stream's events may arrive in either order (a loaded node can answer the
+    // GET after it has pushed later events): a command only moves forward, so an older view of it is
+    // dropped instead of taking the dialog back to `accepted` for good.
+    if (shown && isOlder(cmd, shown)) return;
+    shown = cmd;
     clear(status, badge(cmd.status));
     status.dataset.status = cmd.status;
     clear(
