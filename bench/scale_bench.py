@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import statistics
 import sys
 import tempfile
@@ -152,6 +153,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=500, help="timed calls per operation")
     parser.add_argument("--append", type=Path, default=None, help="also append the table to this Markdown file")
     args = parser.parse_args()
+    # SIGTERM (bench/run.sh's timeout) still stops the redis-server this started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     agents = [int(x) for x in args.agents.split(",")]
     messages = [int(x) for x in args.messages.split(",")]
     try:
