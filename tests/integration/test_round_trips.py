@@ -109,8 +109,8 @@ ROUTES: list[tuple[str, str, str, dict[str, Any] | None, str, int]] = [
     ("heartbeat, admin", "POST", "/api/agents/a1/heartbeat", {}, "admin", 1),
     ("heartbeat, agent token", "POST", "/api/agents/a1/heartbeat", {}, "agent", 2),
     # The task lives in the `task` hash-tag group; the target's notification message and the "Task
-    # created" activity entry in the `bus` group: a script each.
-    ("task create", "POST", "/api/tasks", {"title": "t", "target": "a2"}, "admin", 3),
+    # created" activity entry in the `bus` group: one script (messages/lua/message_send_recorded.lua).
+    ("task create", "POST", "/api/tasks", {"title": "t", "target": "a2"}, "admin", 2),
     ("command poll, admin", "GET", "/api/commands?target=a1&status=pending", None, "admin", 1),
     ("command poll, agent token", "GET", "/api/commands?target=a1&status=pending", None, "agent", 2),
 ]
