@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import uuid
 from collections.abc import AsyncGenerator
@@ -132,6 +133,10 @@ def create_app(
         drain = SignalDrain(readiness, broker, settings.drain_delay_s)
         if handle_signals:
             drain.install()
+        # Everything built so far (the app, its routes and signature models, the Lua sources, the
+        # imported modules) lives as long as the process: move it out of the collector's generations,
+        # so collections triggered by requests' short-lived objects stop walking it.
+        gc.freeze()
         try:
             yield
         finally:
@@ -158,6 +163,10 @@ def create_app(
             "principal": Provide(provide_principal, sync_to_thread=False),  # per request: never cached
         },
         exception_handlers=EXCEPTION_HANDLERS,
+        # Logging is relay_model/logs.py's (JSON lines with request ids, set up by `relay serve`);
+        # Litestar's default config would replace the root handler with its own text format at start-up.
+        # Unhandled errors are logged by the relay's own handler (relay_api/errors.py).
+        logging_config=None,
         request_max_body_size=settings.max_body_bytes,
         state=State(
             {

@@ -47,6 +47,12 @@ def _serve(args: argparse.Namespace) -> int:
     if not settings.admin_token:
         print("AGENT_RELAY_ADMIN_TOKEN is not set; refusing to serve an API nobody can use", file=sys.stderr)
         return 2
+    from relay_api.controllers.integrations import integration_scope_problem
+
+    problem = integration_scope_problem(settings.integrations)
+    if problem:
+        print(f"invalid configuration: {problem}", file=sys.stderr)
+        return 2
     logs.configure(settings.log_format, args.log_level.upper())
     uvicorn.run(
         "relay_api.app:create_served_app",
@@ -68,13 +74,14 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
+    # Replaced by `python -m relay_worker` (same pid, signals and exit code): the API package never
+    # imports the worker package (an import-linter contract in pyproject.toml).
+    argv = [sys.executable, "-m", "relay_worker"]
     if args.check:
-        from relay_worker.main import check_worker
-
-        return check_worker(args.state_file)
-    from relay_worker.main import run_worker
-
-    return run_worker()
+        argv.append("--check")
+    if args.state_file:
+        argv += ["--state-file", args.state_file]
+    os.execv(sys.executable, argv)  # noqa: S606 - our own interpreter running our own worker
 
 
 def _kept_secret(path: Path, make: Callable[[], str]) -> str:

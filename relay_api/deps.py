@@ -32,8 +32,14 @@ def session_guard(request: Request[Any, Any, Any], session_id: str | None, start
 RelayDep = NamedDependency[Relay]
 
 
-def provide_principal(request: Request[Any, Any, Any]) -> Principal:
-    """Who the request's token speaks for (set by the auth guard)."""
+def provide_principal(request: Request[Any, Any, Any], relay: RelayDep) -> Principal:
+    """Who the request's token speaks for (set by the auth guard).
+
+    It takes `relay`, which it does not use, so that Litestar resolves the two one after the other:
+    independent dependencies of one handler are resolved concurrently in an anyio task group, two
+    tasks per request for two plain lookups (~50 µs of a send's CPU time, bench/PROFILE.md).
+    """
+    del relay
     return principal_of(request)
 
 

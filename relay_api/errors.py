@@ -176,8 +176,17 @@ def handle_validation(request: Request[Any, Any, Any], exc: ValidationException)
     return error_response(400, _validation_text(request, exc))
 
 
+# Litestar's words when the client goes away while its body is read (it aborted, or relay_api/http_limits.py
+# cut it off with a 408 of its own). Nobody reads the answer; 499 (nginx's "client closed request") keeps it
+# out of the 5xx counts of /metrics and the access log, where it would page someone for a slow client.
+CLIENT_GONE = "client disconnected prematurely"
+CLIENT_GONE_STATUS = 499
+
+
 def handle_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, str]]:
     status = exc.status_code
+    if status == HTTP_500_INTERNAL_SERVER_ERROR and exc.detail == CLIENT_GONE:
+        return error_response(CLIENT_GONE_STATUS, "client closed request")
     if status == 404:
         text = "not found"
     elif status == 405:

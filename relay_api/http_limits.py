@@ -46,6 +46,7 @@ LINGER_S: Final = 1.0
 HEADERS_TOO_LARGE: Final = "request headers too large"
 LINE_TOO_LONG: Final = "request line too long"
 TIMEOUT: Final = "request timeout"
+INVALID: Final = "invalid HTTP request"
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,11 +156,10 @@ class RelayHttpProtocol(HttpToolsProtocol):
                 self._refuse(refused.status, refused.error)
                 return False
             raise
-        except httptools.HttpParserError:
-            msg = "Invalid HTTP request received."
-            self.logger.warning(msg)
-            self._disarm()
-            self.send_400_response(msg)
+        except httptools.HttpParserError as exc:
+            # uvicorn answers these in text/plain; the relay's errors are `{"error": ...}` everywhere.
+            self.logger.warning("invalid HTTP request received: %s", exc)
+            self._refuse(400, INVALID)
             return False
         except httptools.HttpParserUpgrade:
             # No upgrade is served (uvicorn answers or hands the socket to its websocket

@@ -171,6 +171,8 @@ def require_own_kind(principal: Principal, kind: str) -> None:
 COMMAND_RULES: Final[tuple[tuple[str, str], ...]] = (
     ("agent.spawn", "spawn"),
     ("agent.", "own-agent"),
+    # An orchestrator types a task.create into the target's terminal exactly as an agent.prompt.
+    ("task.create", "own-agent"),
     ("connector.", "operator"),
     ("provider.", "operator"),
     ("", "any"),

@@ -221,7 +221,10 @@ class Broker:
                     yield message
             while True:
                 try:
-                    item = await asyncio.wait_for(client.queue.get(), timeout=self.keepalive_s)
+                    # Not `wait_for`: on Python 3.11 it wraps every get in a new Task, one per client
+                    # per event (at 1,000 clients, 1,000 tasks for each event).
+                    async with asyncio.timeout(self.keepalive_s):
+                        item = await client.queue.get()
                 except TimeoutError:
                     yield ServerSentEventMessage(data=None, comment="keep-alive")
                     continue
@@ -251,7 +254,7 @@ class Broker:
         cursor.advance(event)
         if not client.accepts(event):
             return None
-        return ServerSentEventMessage(data=event.envelope().decode(), id=cursor.encode())
+        return ServerSentEventMessage(data=event.envelope_text(), id=cursor.encode())
 
     async def _replay(self, client: Client, cursor: Cursor) -> AsyncGenerator[ServerSentEventMessage, None]:
         """Everything after the cursor, in pages of REPLAY_LIMIT until caught up (live events that

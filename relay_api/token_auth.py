@@ -10,7 +10,7 @@ import math
 import time
 import uuid
 from collections.abc import AsyncGenerator
-from typing import TypeVar
+from typing import Final, NamedTuple, TypeVar
 
 from relay_api.auth import Principal
 from relay_api.scopes import role_scopes
@@ -25,32 +25,66 @@ ADMIN_SUBJECT = "admin-env"
 T = TypeVar("T")
 
 
+# A verified token's principal is reused for this long (and never past the token's `exp`)...
+VERIFIED_TTL_S: Final = 60.0
+# ... for at most this many tokens per node; a full cache is emptied and refills as tokens come back.
+VERIFIED_MAX: Final = 4096
+
+
+class _Verified(NamedTuple):
+    principal: Principal
+    exp: int  # the token's own expiry (unix seconds)
+    until: float  # when this node checks the signature again (monotonic)
+
+
 class TokenResolver:
-    """An `Authenticator` resolver for the relay's own JWTs. Nothing is cached in-process: every
-    request asks Redis whether the token was revoked, so a revocation holds on every node at once."""
+    """An `Authenticator` resolver for the relay's own JWTs.
+
+    The signature check and the principal built from the claims are kept per token string for up to
+    `VERIFIED_TTL_S` (a token's claims cannot change; verifying one with PyJWT was ~60 µs of an
+    agent's send, bench/PROFILE.md). Revocation is not cached: every request still asks Redis, in
+    the same round trip as the rate counter, so a revocation holds on every node at once.
+    """
 
     def __init__(self, tokens: TokenStore, settings: Settings) -> None:
         self.tokens = tokens
         self.limits = settings.rate_limits
+        self._verified: dict[str, _Verified] = {}
 
-    async def __call__(self, token: str) -> Principal | None:
-        if token.count(".") != 2:
-            return None  # not a JWT: some other resolver's token
+    def _principal(self, token: str) -> Principal | None:
+        hit = self._verified.get(token)
+        if hit is not None and time.monotonic() < hit.until:
+            if time.time() >= hit.exp:  # what PyJWT would say: expired from `exp` on
+                del self._verified[token]
+                raise Unauthorized("token expired")
+            return hit.principal
         claims = self.tokens.verify(token)
         if claims is None or claims.role not in ROLES:
             return None
-        limit = self.limits.get(claims.role, 0)
-        revoked, count, reset_ms = await self.tokens.check(claims.jti, limit=limit, jti=claims.jti)
-        if revoked:
-            raise Unauthorized("token revoked")
-        _enforce(limit, count, reset_ms)
-        return Principal(
+        principal = Principal(
             role=claims.role,
             sub=claims.sub,
             scopes=role_scopes(claims.role),
             jti=claims.jti,
             narrow=frozenset(claims.scope) if claims.scope else None,
         )
+        if len(self._verified) >= VERIFIED_MAX:
+            self._verified.clear()
+        self._verified[token] = _Verified(principal, claims.exp, time.monotonic() + VERIFIED_TTL_S)
+        return principal
+
+    async def __call__(self, token: str) -> Principal | None:
+        if token.count(".") != 2:
+            return None  # not a JWT: some other resolver's token
+        principal = self._principal(token)
+        if principal is None:
+            return None
+        limit = self.limits.get(principal.role, 0)
+        revoked, count, reset_ms = await self.tokens.check(principal.jti or "", limit=limit, jti=principal.jti)
+        if revoked:
+            raise Unauthorized("token revoked")
+        _enforce(limit, count, reset_ms)
+        return principal
 
     async def limit_integration(self, name: str) -> None:
         """A configured integration's requests count like any token's: its own window, the integration

@@ -74,6 +74,27 @@ _decode = msgspec.json.Decoder(Activity).decode
 _decode_list = msgspec.json.Decoder(list[Activity]).decode
 
 
+def entry_args(entry: ActivityInput, now: int) -> list[str]:
+    """What `add_activity` (lua/_prelude.lua) takes for an entry created at `now`: its document (json
+    without id), kind, agent id and clientId ('' = none). A script of another package that records an
+    entry in its own call (messages/lua/message_send_recorded.lua) takes the same."""
+    check_json_size(entry.metadata, "metadata")
+    doc = _Doc(
+        kind=entry.kind,
+        title=entry.title,
+        body=entry.body,
+        meta=entry.meta,
+        icon=entry.icon,
+        view=entry.view,
+        agent_id=entry.agent_id,
+        message_id=entry.message_id,
+        metadata=entry.metadata,
+        client_id=entry.client_id,
+        created_at=now,
+    )
+    return [_encode(doc).decode(), entry.kind, entry.agent_id or "", entry.client_id or ""]
+
+
 class ActivityStore:
     def __init__(self, redis: Redis, scripts: Scripts, *, event_maxlen: int) -> None:
         self.redis = redis
@@ -82,25 +103,11 @@ class ActivityStore:
 
     async def add(self, entry: ActivityInput) -> Activity | None:
         """Record an entry; None when its clientId was recorded before (a retry)."""
-        check_json_size(entry.metadata, "metadata")
         now = now_ms()
-        doc = _Doc(
-            kind=entry.kind,
-            title=entry.title,
-            body=entry.body,
-            meta=entry.meta,
-            icon=entry.icon,
-            view=entry.view,
-            agent_id=entry.agent_id,
-            message_id=entry.message_id,
-            metadata=entry.metadata,
-            client_id=entry.client_id,
-            created_at=now,
-        )
         raw = await self.scripts.run(
             "activity_add",
             [keys.activity_seq(), keys.activity_all(), keys.events(keys.BUS)],
-            [_encode(doc), entry.kind, entry.agent_id or "", entry.client_id or "", now, self.maxlen],
+            [*entry_args(entry, now), now, self.maxlen],
         )
         return _decode(raw) if raw else None
 

@@ -10,7 +10,7 @@ group's stream that the client has seen, so `Last-Event-ID` resumes every group 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import msgspec
 from redis.asyncio import Redis
@@ -29,6 +29,8 @@ class Event:
     source: str
     subject: str
     data: str  # raw JSON text
+    # `envelope_text()`, once built: a node hands one event to every one of its SSE clients.
+    _text: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def ts(self) -> int:
@@ -51,6 +53,14 @@ class Event:
                 b"}",
             )
         )
+
+    def envelope_text(self) -> str:
+        """`envelope()` as text, built once per event however many clients it goes to."""
+        text = self._text
+        if text is None:
+            text = self.envelope().decode()
+            object.__setattr__(self, "_text", text)  # frozen for its value; this is only a cache
+        return text
 
 
 _decode_str = msgspec.json.Decoder(str).decode

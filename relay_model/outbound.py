@@ -240,27 +240,44 @@ async def request(
     if json_body is not None:
         send_headers.setdefault("content-type", "application/json")
     active = policy or _policy
+    # httpx's timeout bounds each read, not the call: an upstream trickling its answer a byte at a
+    # time would hold the caller (an API request, a callback delivery) for as long as it likes.
+    # `timeout_s` is the whole call's deadline, name resolution included.
+    try:
+        async with asyncio.timeout(timeout_s):
+            return await _exchange(method, url, json_body, send_headers, timeout_s, max_bytes, active, resolve)
+    except (httpx.TimeoutException, TimeoutError) as exc:
+        raise UpstreamFailed(f"timed out after {timeout_s:g}s") from exc
+    except httpx.HTTPError as exc:
+        raise UpstreamFailed(str(exc) or exc.__class__.__name__) from exc
+
+
+async def _exchange(
+    method: str,
+    url: str,
+    json_body: bytes | None,
+    send_headers: dict[str, str],
+    timeout_s: float,
+    max_bytes: int,
+    policy: AddressPolicy,
+    resolve: Resolver,
+) -> OutboundResponse:
     # Always pinned: even with private addresses allowed, metadata must not be reachable by rebinding.
-    destination = await pin_destination(url, active, resolve)
+    destination = await pin_destination(url, policy, resolve)
     send_headers["host"] = destination.host_header
     extensions: dict[str, Any] = {}
     if destination.sni_hostname:
         extensions["sni_hostname"] = destination.sni_hostname
     target = destination.url
-    try:
-        async with (
-            httpx.AsyncClient(timeout=httpx.Timeout(timeout_s), follow_redirects=False, trust_env=False) as client,
-            client.stream(method, target, content=json_body, headers=send_headers, extensions=extensions) as response,
-        ):
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > max_bytes:
-                    raise UpstreamFailed(f"response larger than {max_bytes} bytes")
-                chunks.append(chunk)
-            return OutboundResponse(response.status_code, b"".join(chunks), dict(response.headers))
-    except httpx.TimeoutException as exc:
-        raise UpstreamFailed(f"timed out after {timeout_s:g}s") from exc
-    except httpx.HTTPError as exc:
-        raise UpstreamFailed(str(exc) or exc.__class__.__name__) from exc
+    async with (
+        httpx.AsyncClient(timeout=httpx.Timeout(timeout_s), follow_redirects=False, trust_env=False) as client,
+        client.stream(method, target, content=json_body, headers=send_headers, extensions=extensions) as response,
+    ):
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > max_bytes:
+                raise UpstreamFailed(f"response larger than {max_bytes} bytes")
+            chunks.append(chunk)
+        return OutboundResponse(response.status_code, b"".join(chunks), dict(response.headers))

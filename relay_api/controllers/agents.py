@@ -22,7 +22,7 @@ STATUS_TEXT = "status required"
 TAGS_TEXT = "tags field required"
 
 
-class HeartbeatInput(Input):
+class AgentHeartbeatInput(Input):
     status: AgentStatus | None = None
     session_id: Id | None = None
     session_started_at: NonNegativeInt | None = None
@@ -89,10 +89,10 @@ class AgentController(Controller):
         relay: RelayDep,
         principal: PrincipalDep,
         agent_id: FromPath[str],
-        data: JSONBody[HeartbeatInput | None] = None,
+        data: JSONBody[AgentHeartbeatInput | None] = None,
     ) -> AgentResult:
         await require_self(principal, agent_id, relay)
-        body = data or HeartbeatInput()
+        body = data or AgentHeartbeatInput()
         guard = session_guard(request, body.session_id, body.session_started_at)
         agent, changed = await relay.agents.heartbeat(agent_id, guard, body.status)
         if changed:

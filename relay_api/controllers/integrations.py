@@ -12,6 +12,7 @@ from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from relay_api.auth import Authenticator, Principal, Resolver, principal_of
 from relay_api.deps import RelayDep
+from relay_api.scopes import check_requested, matches, role_scopes, verbs_of
 from relay_model.clock import now_ms
 from relay_model.errors import Forbidden, RateLimited, Unauthorized
 from relay_model.flows.integration_events import channel_id_from_target, ingest, resolve_event_target
@@ -51,9 +52,30 @@ def integration_resolver(
     return resolve
 
 
+def integration_scope_problem(integrations: tuple[Integration, ...]) -> str | None:
+    """Why a configured integration's scopes grant more than the integration role may hold (the
+    README's roles table: no mail, no tokens, no operator areas), or None. A scope outside the role
+    would be granted as is, so `tokens:admin` would let the integration mint an admin token."""
+    granted = role_scopes(INTEGRATION_ROLE)
+    for integ in integrations:
+        requested = [s for s in integ.scopes if s != "*"]
+        problem = check_requested(INTEGRATION_ROLE, requested)
+        if problem:
+            return f"integration {integ.name}: {problem}"
+        for item in requested:
+            # `area:*` passes check_requested (a token's claim only narrows), but here it is granted.
+            area, _, verb = item.partition(":")
+            if verb == "*" and not all(matches(granted, f"{area}:{v}") for v in verbs_of(area)):
+                return f"integration {integ.name}: scope {item} is not granted to role integration"
+    return None
+
+
 def install_integration_auth(
     authenticator: Authenticator, settings: Settings, count: Callable[[str], Awaitable[None]]
 ) -> None:
+    problem = integration_scope_problem(settings.integrations)
+    if problem:
+        raise ValueError(problem)
     if settings.integrations:
         authenticator.add_resolver(integration_resolver(settings.integrations, count))
 

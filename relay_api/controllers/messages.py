@@ -86,15 +86,19 @@ class MessageController(Controller):
         to: Annotated[str | None, QueryParameter(max_length=240)] = None,
         channel: Annotated[str | None, QueryParameter(max_length=240)] = None,
         kind: FromQuery[MessageKind | None] = None,
-    ) -> list[Message]:
+    ) -> Response[list[Message]]:
         """With `for`: that agent's inbox after `since`, oldest first. Without: history, filterable."""
+        # Hot paths too: the messages' JSON as the scripts read it is the body, as for a send (decoding
+        # and encoding a page of 20 messages again costs ~25 µs on the bench machine).
         if for_agent:
             await require_self(principal, for_agent, relay)
-            return await relay.messages.inbox(for_agent, since=since or 0, limit=limit)
-        await require_history_filter(principal, from_agent, to, relay)
-        return await relay.messages.history(
-            since=since, before=before, limit=limit, from_=from_agent, to=to, channel=channel, kind=kind
-        )
+            raw = await relay.messages.inbox_json(for_agent, since=since or 0, limit=limit)
+        else:
+            await require_history_filter(principal, from_agent, to, relay)
+            raw = await relay.messages.history_json(
+                since=since, before=before, limit=limit, from_=from_agent, to=to, channel=channel, kind=kind
+            )
+        return Response(raw.encode(), media_type=MediaType.JSON)  # type: ignore[arg-type]
 
     @get("/cursor", name="messages:cursor", opt={"scope": "messages:read"})
     async def get_cursor(
@@ -125,7 +129,7 @@ class MessageController(Controller):
     @post("/{message_id:int}/claim", name="messages:claim", opt={"scope": "messages:claim"}, status_code=200)
     async def claim(
         self, relay: RelayDep, principal: PrincipalDep, message_id: FromPath[int], data: JSONBody[ClaimInput]
-    ) -> ClaimResult:
+    ) -> Response[ClaimResult]:
         """Claim a claimable message: 200 to the one holder (also when it asks again), 409 to everyone else."""
         await require_self(principal, data.agent_id, relay)
         if bound_to_one(principal):
@@ -133,8 +137,9 @@ class MessageController(Controller):
             found = await relay.messages.get(message_id)
             if found is not None:
                 await require_message_access_as(principal, found, data.agent_id, relay)
-        message, _ = await relay.messages.claim(message_id, data.agent_id, data.ttl_ms)
-        return ClaimResult(ok=True, message=message)
+        # A hot path (agents poll-and-claim): the script's JSON is the message, as for a send.
+        raw, _ = await relay.messages.claim_json(message_id, data.agent_id, data.ttl_ms)
+        return Response(b'{"ok":true,"message":' + raw.encode() + b"}", media_type=MediaType.JSON)  # type: ignore[arg-type]
 
     @post("/{message_id:int}/release", name="messages:release", opt={"scope": "messages:claim"}, status_code=200)
     async def release(

@@ -14,7 +14,12 @@ from relay_api.ownership import require_orchestrator, require_self
 from relay_api.responses import ActionAccepted, Ok, OrchestratorSpawnAccepted
 from relay_model.activity import state_activity
 from relay_model.agents import directories
-from relay_model.agents.orchestrators import HeartbeatInput, ManagedAgentsInput, Orchestrator, RegisterOrchestratorInput
+from relay_model.agents.orchestrators import (
+    ManagedAgentsInput,
+    Orchestrator,
+    OrchestratorHeartbeatInput,
+    RegisterOrchestratorInput,
+)
 from relay_model.clock import now_ms
 from relay_model.errors import NotFound
 from relay_model.flows import control
@@ -86,12 +91,12 @@ class OrchestratorController(Controller):
         relay: RelayDep,
         principal: PrincipalDep,
         orchestrator_id: FromPath[str],
-        data: JSONBody[HeartbeatInput | NotAnObject] = None,
+        data: JSONBody[OrchestratorHeartbeatInput | NotAnObject] = None,
     ) -> Ok:
         """Keep the orchestrator (and its agent) online; may report runtime version/protocolVersion/gitSha.
         A body that is not an object (null, [], …) counts as `{}`, as in the seed."""
         require_orchestrator(principal, orchestrator_id)
-        body = data if isinstance(data, HeartbeatInput) else HeartbeatInput()
+        body = data if isinstance(data, OrchestratorHeartbeatInput) else OrchestratorHeartbeatInput()
         await relay.orchestrators.heartbeat(orchestrator_id, body)
         return Ok()
 

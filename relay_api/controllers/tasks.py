@@ -11,7 +11,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from relay_api.deps import PrincipalDep, RelayDep
 from relay_api.ownership import bound_to_one, default_identity, require_self, task_actor
 from relay_model.errors import Invalid
-from relay_model.flows.integration_events import notify_target
+from relay_model.flows.integration_events import announce_new_task
 from relay_model.tasks.tasks import (
     CreateTaskInput,
     NewTask,
@@ -67,8 +67,7 @@ class TaskController(Controller):
             # An integration's tasks (and callbacks) come only through its own token.
             raise Invalid(f"source {data.source} is an integration; post its events to /api/integrations/events")
         task, _ = await relay.tasks.create(NewTask.from_input(data, source="api", metadata=data.metadata))
-        await notify_target(relay, task)
-        await relay.activity.add(task_activity(task, "Task created"))
+        await announce_new_task(relay, task)
         return task
 
     @get("/{task_id:int}", name="tasks:get", opt={"scope": "tasks:read"})

@@ -95,10 +95,21 @@ def check_token(relay: Client) -> Check:
     detail = f"accepted: role {claims.get('role')}, sub {claims.get('sub')} (from {source})"
     if isinstance(expires, int | float):
         left = expires - time.time()
-        detail += f", expires in {left / 86400:.1f} days"
+        detail += f", expires in {duration(left)}"
         if left < EXPIRY_WARN_S:
             return Check("token", "warn", detail, "issue a fresh token before this one expires")
     return Check("token", "ok", detail)
+
+
+def duration(seconds: float) -> str:
+    """A span for people: `45 s`, `50 min`, `5.0 h`, `30.0 days` (an hour's token is not `0.0 days`)."""
+    if seconds < 90:
+        return f"{max(0, seconds):.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
 
 
 def _server_now_ms(health: Health, response: httpx.Response) -> int | None:
@@ -237,4 +248,3 @@ def doctor(ctx: click.Context) -> None:
     emit({"ok": ok, "url": relay.url, "checks": [asdict(c) for c in checks]}, human)
     if not ok:
         ctx.exit(1)
-

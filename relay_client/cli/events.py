@@ -13,17 +13,20 @@ from relay_client.models import Event
 
 def summary(event: Event) -> str:
     data = event.data
-    for key in ("message", "command", "task", "agent", "instance", "pair", "automation", "run"):
+    for key in ("message", "command", "task", "agent", "instance", "pair", "automation", "run", "activity"):
         item = data.get(key)
         if isinstance(item, dict):
             status = item.get("status")
             text = item.get("body") or item.get("title") or item.get("type") or item.get("name") or ""
+            if key == "message":
+                text = f"{item.get('from')} → {item.get('to')}: {text}"
             return " ".join(str(p) for p in (status, text) if p)[:160]
     return json.dumps(data, ensure_ascii=False)[:160]
 
 
 def event_line(event: Event) -> str:
-    return f"{clock(event.ts)}  {event.type:<24} {event.source} → {event.subject}  {summary(event)}"
+    # `subject` is what the event is about (a message or task id, an agent id), `source` who caused it.
+    return f"{clock(event.ts)}  {event.type:<24} {event.subject or '-'} by {event.source}  {summary(event)}"
 
 
 @click.command()

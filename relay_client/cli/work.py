@@ -10,6 +10,7 @@ import msgspec
 
 from relay_client.cli.common import (
     ago,
+    cell,
     client,
     clock,
     emit,
@@ -244,7 +245,7 @@ def commands_cancel(command_id: str) -> None:
 
 
 def _command_line(c: Command) -> str:
-    tail = f"  {c.error}" if c.error else f"  {c.result}" if c.result else ""
+    tail = f"  {c.error}" if c.error else f"  {cell(c.result)}" if c.result else ""
     return f"{clock(c.updated_at or c.created_at)}  {c.id}  {c.type} → {c.target}  {c.status}{tail}"
 
 

@@ -86,7 +86,7 @@ class RegisterOrchestratorInput(Input):
     api_token: Annotated[str, Meta(max_length=500)] | None = None
 
 
-class HeartbeatInput(Input):
+class OrchestratorHeartbeatInput(Input):
     """Optional runtime details an orchestrator reports with each heartbeat."""
 
     version: ShortText | None = None
@@ -293,7 +293,7 @@ class OrchestratorStore:
             pipe.hget(keys.orchestrator(orchestrator_id), "json")
         return [decode_orchestrator(raw) for raw in await pipe.execute() if raw]
 
-    async def heartbeat(self, orchestrator_id: str, data: HeartbeatInput) -> Orchestrator:
+    async def heartbeat(self, orchestrator_id: str, data: OrchestratorHeartbeatInput) -> Orchestrator:
         protocol_version = clean_protocol_version(data.protocol_version)
         _, orch = await self._write(
             orchestrator_id, "heartbeat", version=data.version, protocol_version=protocol_version, git_sha=data.git_sha

@@ -3,8 +3,9 @@
 The token itself carries `sub`, `role`, `scope`, `exp`, `iat` and `jti`, so any API node verifies
 it without a lookup; what a signature cannot say — that the token was revoked — is one `EXISTS` on a
 marker whose TTL is the token's remaining lifetime, checked on every request in the same round
-trip as the rate-limit counter (`check`). Nothing is cached in-process, so a revocation is seen by
-every node on its very next request.
+trip as the rate-limit counter (`check`). The API may keep a verified token's claims for a short
+while (relay_api/token_auth.py), never whether it was revoked, so a revocation is seen by every node
+on its very next request.
 
 Signing keys rotate: tokens are signed with `AGENT_RELAY_TOKEN_SECRET`, and tokens signed with
 `AGENT_RELAY_TOKEN_SECRET_PREVIOUS` are still accepted until the operator drops it.

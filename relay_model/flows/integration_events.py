@@ -26,13 +26,18 @@ class Notifying(Protocol):
     messages: MessageStore
 
 
-class Ingesting(Notifying, Protocol):
+class Announcing(Notifying, Protocol):
+    """What announcing a new task (its message and its activity entry) uses of the relay."""
+
+    activity: ActivityStore
+
+
+class Ingesting(Announcing, Protocol):
     """What ingesting an integration's event uses of the relay."""
 
     agents: AgentStore
     channels: ChannelStore
     tasks: TaskStore
-    activity: ActivityStore
 
 
 def channel_id_from_target(target: str) -> str | None:
@@ -86,27 +91,39 @@ async def resolve_event_target(relay: Ingesting, data: IntegrationEventInput) ->
     )
 
 
+def _task_message(task: Task) -> SendMessageInput:
+    return SendMessageInput(
+        from_=task.source or "system",
+        to=task.target,
+        kind="task",
+        subject=task.title,
+        body=task.body,
+        payload={"taskId": task.id, "severity": task.severity, "status": task.status},
+        channel=task.channel,
+        idempotency_key=f"task-{task.id}-created",
+    )
+
+
 async def notify_target(relay: Notifying, task: Task) -> Message | None:
     """Tell the task's target about a new task with a `task` message (the seed's ingest result
     carries one). A target that is offline simply finds the task later."""
     if not task.target:
         return None
     try:
-        message, _ = await relay.messages.send(
-            SendMessageInput(
-                from_=task.source or "system",
-                to=task.target,
-                kind="task",
-                subject=task.title,
-                body=task.body,
-                payload={"taskId": task.id, "severity": task.severity, "status": task.status},
-                channel=task.channel,
-                idempotency_key=f"task-{task.id}-created",
-            )
-        )
+        message, _ = await relay.messages.send(_task_message(task))
     except Unprocessable:
         return None
     return message
+
+
+async def announce_new_task(relay: Announcing, task: Task) -> Message | None:
+    """`notify_target` and the task's "Task created" activity entry. With a target, both are one
+    script (the message and the feed are the bus group's): one round trip after the task's own."""
+    entry = task_activity(task, "Task created")
+    if not task.target:
+        await relay.activity.add(entry)
+        return None
+    return await relay.messages.send_recorded(_task_message(task), entry)
 
 
 async def ingest(relay: Ingesting, source: str, data: IntegrationEventInput) -> tuple[Task, bool, Message | None]:
@@ -124,6 +141,7 @@ async def ingest(relay: Ingesting, source: str, data: IntegrationEventInput) -> 
             metadata=data.metadata,
         )
     )
-    message = await notify_target(relay, task) if created else None
-    await relay.activity.add(task_activity(task, "Task created" if created else "Task updated"))
-    return task, created, message
+    if created:
+        return task, created, await announce_new_task(relay, task)
+    await relay.activity.add(task_activity(task, "Task updated"))
+    return task, created, None

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import msgspec
 from redis.asyncio import Redis
 
 from relay_model import keys
+from relay_model.activity import ActivityInput, entry_args
 from relay_model.base import Input, Model
 from relay_model.clock import now_ms
+from relay_model.errors import Unprocessable
 from relay_model.scripts import Scripts
 from relay_model.validation import (
     Body,
@@ -138,6 +140,27 @@ class MessageStore:
 
     async def send_json(self, data: SendMessageInput, *, thread_id: int | None = None) -> tuple[str, bool]:
         """`send`, answering the message as the JSON text the script built (the API serves it as is)."""
+        send_keys, args = self._send_call(data, thread_id)
+        created, raw = await self.scripts.run_checked("message_send", send_keys, args)
+        return str(raw), bool(created)
+
+    async def send_recorded(self, data: SendMessageInput, entry: ActivityInput) -> Message | None:
+        """`send` and record an activity entry in the same round trip (a new task's message and its
+        "Task created" entry). None when the target is offline (the send's 422): the entry is recorded
+        all the same. A send refused as bad input raises, recording nothing."""
+        send_keys, args = self._send_call(data, None)
+        try:
+            _, raw = await self.scripts.run_checked(
+                "message_send_recorded",
+                [*send_keys, keys.activity_seq(), keys.activity_all()],
+                [*args, *entry_args(entry, args[0])],
+            )
+        except Unprocessable:
+            return None
+        return decode_message(raw)
+
+    def _send_call(self, data: SendMessageInput, thread_id: int | None) -> tuple[list[str], list[Any]]:
+        """The KEYS and ARGV of send_message (lua/_send_lib.lua); ARGV[1] is the time the message is sent."""
         check_json_size(data.payload, "payload")
         check_json_size(data.meta, "meta")
         doc = _StoredDoc(
@@ -154,31 +177,28 @@ class MessageStore:
             created_at=now_ms(),
         )
         idem = data.idempotency_key
-        created, raw = await self.scripts.run_checked(
-            "message_send",
-            [
-                keys.message_seq(),
-                keys.idempotency(idem or ""),
-                keys.messages_all(),
-                keys.broadcasts(),
-                keys.events(keys.BUS),
-            ],
-            [
-                doc.created_at,
-                _encode(doc),
-                data.from_,
-                data.to or "",
-                data.kind,
-                data.channel or "",
-                data.reply_to or "",
-                "1" if idem else "0",
-                "1" if data.claimable else "0",
-                "1" if data.kind in OFFLINE_BYPASS_KINDS else "0",
-                self.maxlen,
-                "" if thread_id is None else thread_id,
-            ],
-        )
-        return str(raw), bool(created)
+        send_keys = [
+            keys.message_seq(),
+            keys.idempotency(idem or ""),
+            keys.messages_all(),
+            keys.broadcasts(),
+            keys.events(keys.BUS),
+        ]
+        args = [
+            doc.created_at,
+            _encode(doc),
+            data.from_,
+            data.to or "",
+            data.kind,
+            data.channel or "",
+            data.reply_to or "",
+            "1" if idem else "0",
+            "1" if data.claimable else "0",
+            "1" if data.kind in OFFLINE_BYPASS_KINDS else "0",
+            self.maxlen,
+            "" if thread_id is None else thread_id,
+        ]
+        return send_keys, args
 
     async def get(self, message_id: int) -> Message | None:
         (raw,) = await self.scripts.run("messages_get", [keys.message(message_id)], [])
@@ -189,14 +209,22 @@ class MessageStore:
         return await self.redis.zscore(keys.inbox(agent_id), message_id) is not None
 
     async def inbox(self, agent_id: str, *, since: int, limit: int) -> list[Message]:
+        return _decode_list(await self.inbox_json(agent_id, since=since, limit=limit))
+
+    async def inbox_json(self, agent_id: str, *, since: int, limit: int) -> str:
+        """`inbox` as the JSON array of the messages the script read (the API serves it as is)."""
         raws = await self.scripts.run(
             "messages_inbox",
             [keys.inbox(agent_id), keys.broadcasts(), keys.messages_floor()],
             [agent_id, since, limit, INBOX_BROADCAST_BUDGET],
         )
-        return decode_messages(raws)
+        return "[" + ",".join(raws) + "]"
 
-    async def history(
+    async def history(self, **query: Any) -> list[Message]:
+        """See `history_json` for the parameters."""
+        return _decode_list(await self.history_json(**query))
+
+    async def history_json(
         self,
         *,
         since: int | None,
@@ -206,7 +234,8 @@ class MessageStore:
         to: str | None = None,
         channel: str | None = None,
         kind: str | None = None,
-    ) -> list[Message]:
+    ) -> str:
+        """History, oldest first, as the JSON array of the messages the script read."""
         # Scan the most selective index that a filter names.
         if to:
             index = keys.messages_by("to", to)
@@ -232,15 +261,20 @@ class MessageStore:
                 HISTORY_SCAN_BUDGET,
             ],
         )
-        return decode_messages(raws)
+        return "[" + ",".join(raws) + "]"
 
     async def claim(self, message_id: int, agent_id: str, ttl_ms: int | None) -> tuple[Message, bool]:
+        raw, fresh = await self.claim_json(message_id, agent_id, ttl_ms)
+        return decode_message(raw), fresh
+
+    async def claim_json(self, message_id: int, agent_id: str, ttl_ms: int | None) -> tuple[str, bool]:
+        """`claim`, answering the claimed message as the JSON text the script built."""
         fresh, raw = await self.scripts.run_checked(
             "message_claim",
             [keys.message(message_id), keys.message_claims(), keys.events(keys.BUS)],
             [now_ms(), message_id, agent_id, ttl_ms or self.claim_ttl_ms, self.maxlen],
         )
-        return decode_message(raw), bool(fresh)
+        return str(raw), bool(fresh)
 
     async def release(self, message_id: int, agent_id: str | None) -> Message:
         _, raw = await self.scripts.run_checked(

@@ -248,7 +248,7 @@ class TaskStore:
             [keys.task_claims(), keys.task_claimants(), keys.events(keys.TASK), *self._cb_keys()],
             [now, REAP_BATCH, self.maxlen, self.callbacks],
         )
-        return [int(i) for i in ids]
+        return [int(i) for i in ids[1:]]  # ids[0] is how many due entries were examined
 
     async def trim_batch(self, *, cutoff: int, keep: int, limit: int) -> list[str]:
         """Retention: delete final tasks final since `cutoff` (0 = no age cap) or beyond the newest `keep`

@@ -126,6 +126,29 @@ async def test_every_change_emits_its_event(client: AsyncTestClient, relay: Rela
     assert '"claimedBy":"a"' in entries[1][1]["d"]
 
 
+async def test_a_new_task_tells_its_target_then_records_the_entry(client: AsyncTestClient, relay: Relay) -> None:  # type: ignore[type-arg]
+    from relay_model import keys
+
+    await client.post("/api/agents", json={"id": "on"})
+    t = await _task(client, target="on")
+    entries = await relay.redis.xrange(keys.events(keys.BUS))
+    created = [(e[1]["t"], e[1]["j"]) for e in entries if e[1]["t"] in ("message.created", "activity.created")]
+    assert created == [("message.created", "1"), ("activity.created", "on")]
+    assert f'"meta":"{t["id"]}"' in entries[-1][1]["d"] and '"title":"Task created"' in entries[-1][1]["d"]
+
+
+async def test_a_task_for_an_offline_target_is_created_and_recorded_without_a_message(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    await client.post("/api/agents", json={"id": "away"})
+    assert (await client.patch("/api/agents/away/status", json={"status": "offline"})).status_code == 200
+    t = await _task(client, target="away")
+    assert t["target"] == "away" and t["status"] == "open"
+    assert (await client.get("/api/messages?to=away")).json() == []
+    feed = (await client.get("/api/activity?kind=task")).json()
+    assert [(e["title"], e["meta"], e["agentId"]) for e in feed] == [("Task created", str(t["id"]), "away")]
+
+
 async def test_reaper_releases_expired_claims(client: AsyncTestClient, relay: Relay) -> None:  # type: ignore[type-arg]
     t1, t2 = await _task(client), await _task(client)
     await client.post(f"/api/tasks/{t1['id']}/claim", json={"agentId": "a", "ttlMs": 1000})

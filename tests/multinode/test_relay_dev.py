@@ -118,7 +118,9 @@ def children(pid: int) -> dict[str, int]:
         if int(fields[1]) != pid:
             continue
         args = [a.decode(errors="replace") for a in cmdline]
-        role = "redis" if "redis-server" in args[0] else next((a for a in args if a in ("serve", "worker")), "?")
+        # The worker child runs `relay_api.cli worker`, which replaces itself with `python -m relay_worker`.
+        roles = {"serve": "serve", "worker": "worker", "relay_worker": "worker"}
+        role = "redis" if "redis-server" in args[0] else next((roles[a] for a in args if a in roles), "?")
         found[role] = int(stat.parent.name)
     return found
 

@@ -4,17 +4,18 @@
 -- Returns: list of expired pair json
 --[[include:pair_lib]]
 local now = tonumber(ARGV[1])
-local out = {}
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))) do
+local expired = {}
+reap_due(KEYS[1], ARGV[1], ARGV[2], function(id)
   local key = '$PAIR$' .. id
   local h = redis.call('HMGET', key, 'status', 'expiresAt')
   if h[1] == 'pending' and tonumber(h[2] or '0') <= now then
     pair_set_status(key, id, 'expired', now, KEYS[1])
     local json = pair_json(key)
     relay_emit(KEYS[2], ARGV[3], 'bus', 'pair.expired', 'server', id, '{"pair":' .. json .. '}')
-    out[#out + 1] = json
-  else
-    redis.call('ZREM', KEYS[1], id)
+    expired[#expired + 1] = json
+    return true
   end
-end
-return out
+  redis.call('ZREM', KEYS[1], id)
+  return false
+end)
+return expired

@@ -310,7 +310,10 @@ export default {
             rowAction(notes, "cursor", b, async () => {
               state.cursor = await ctx.api.post("/api/messages/cursor", { agentId: state.agent, cursor: state.cursor.latestId });
             }), { class: "small" });
-          cursorLine.append(b, notes.el("cursor"));
+          cursorLine.append(b);
+          // DOM append() would print an absent note as the text "null".
+          const note = notes.el("cursor");
+          if (note) cursorLine.append(note);
         }
       }
       const items = [...state.messages.values()].sort((a, b) => b.id - a.id);
