@@ -37,6 +37,7 @@ from typing import Any
 
 import httpx
 
+from bench.procs import cores, cpu_seconds, pin, taskset
 from relay_api.embedded import EmbeddedRedis, LocalCluster, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,26 +46,12 @@ ADMIN_TOKEN = "cluster-bench-admin-token"
 BODY = json.dumps({"from": "bench-a", "to": "bench-b", "body": "hello from the load generator " * 3})
 
 
-def cores() -> tuple[list[int], list[int]]:
-    """(node cores, load cores); both empty when the machine cannot be split or taskset is missing."""
-    available = sorted(os.sched_getaffinity(0))
-    if len(available) < 2 or not shutil.which("taskset"):
-        return [], []
-    return available[:1], available[1:]
 
 
-def taskset(cpus: list[int]) -> list[str]:
-    return ["taskset", "-c", ",".join(map(str, cpus))] if cpus else []
 
 
-def pin(pid: int, cpus: list[int]) -> None:
-    if cpus:
-        subprocess.run(["taskset", "-cp", ",".join(map(str, cpus)), str(pid)], check=True, capture_output=True)
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass

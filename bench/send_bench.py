@@ -17,7 +17,6 @@ import asyncio
 import json
 import os
 import platform
-import signal
 import socket
 import statistics
 import subprocess
@@ -34,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 import msgspec  # noqa: E402
 
 from bench.loadgen import build_request, read_response  # noqa: E402
+from bench.procs import cpu_seconds, stop  # noqa: E402
 from relay_api.embedded import EmbeddedRedis, free_port  # noqa: E402
 
 TOKEN = "bench-token"
@@ -56,14 +56,6 @@ def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[b
     return subprocess.Popen(args, env=env, cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT)
 
 
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def wait_port(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: float = 20.0) -> None:
@@ -79,13 +71,6 @@ def wait_port(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: floa
     raise RuntimeError(f"server did not listen in time:\n{log.read_text()}")
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used (from /proc; 0 where there is none)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def load(

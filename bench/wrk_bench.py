@@ -51,6 +51,7 @@ import redis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.procs import cores, cpu_seconds, stop, taskset  # noqa: E402
 from relay_api.embedded import EmbeddedRedis, free_port  # noqa: E402
 
 WRK_SCRIPT = ROOT / "bench" / "wrk_request.lua"
@@ -61,21 +62,10 @@ FANOUT_SIZES = (10, 100)
 INBOX_AGENT, INBOX_SIZE = "bench-inbox", 40
 
 
-def cores() -> tuple[list[int], list[int]]:
-    """(server cores, load cores); both empty when the machine cannot be split or taskset is missing."""
-    available = sorted(os.sched_getaffinity(0))
-    if len(available) < 2 or not shutil.which("taskset"):
-        return [], []
-    return available[:1], available[1:]
 
 
-def taskset(cpus: list[int]) -> list[str]:
-    return ["taskset", "-c", ",".join(map(str, cpus))] if cpus else []
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def redis_cpu_seconds(port: int) -> float:
@@ -160,14 +150,6 @@ def start_server(name: str, args: list[str], env: dict[str, str], cpus: list[int
     raise RuntimeError(f"{name} did not listen in time:\n{log.read_text()[-3000:]}")
 
 
-def stop(popen: subprocess.Popen[bytes]) -> None:
-    if popen.poll() is None:
-        popen.send_signal(signal.SIGTERM)
-        try:
-            popen.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            popen.kill()
-            popen.wait(timeout=5)
 
 
 def wrk(route: Route, server: Server, redis_port: int, args: argparse.Namespace, load: list[int]) -> dict[str, float]:
