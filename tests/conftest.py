@@ -40,6 +40,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Under pytest-xdist (`-n N --dist loadgroup`, as scripts/test.sh runs it) a module's tests stay
     on one worker, so its module-scoped processes start once; the dashboard's package-scoped stack
     and its browser too."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return  # the mark is xdist's; without the plugin --strict-markers refuses it
     for item in items:
         module = item.nodeid.split("::", 1)[0]
         group = "tests/dashboard" if module.startswith("tests/dashboard/") else module

@@ -162,17 +162,26 @@ def cell(value: Any) -> str:
     return str(value)
 
 
+# (below this many seconds, seconds per unit, long unit, short unit); days beyond the last.
+_SPANS = ((90, 1, " s", "s"), (5400, 60, " min", "m"), (172800, 3600, " h", "h"))
+
+
+def span(seconds: float, *, short: bool = False) -> str:
+    """A span for people in the unit that reads best: `45 s`/`45s`, `50 min`/`50m`, `5.0 h`/`5h`,
+    `30.0 days`/`30d` (an hour is never `0.0 days`)."""
+    seconds = max(0.0, seconds)
+    unit = next((u for u in _SPANS if seconds < u[0]), (0, 86400, " days", "d"))
+    _, size, long_unit, short_unit = unit
+    if short:
+        return f"{seconds / size:.0f}{short_unit}"
+    return f"{seconds / size:.0f}{long_unit}" if size < 3600 else f"{seconds / size:.1f}{long_unit}"
+
+
 def ago(ms: int | None) -> str:
+    """How long ago an epoch-millisecond stamp was (`12s ago`; empty for none)."""
     if not ms:
         return ""
-    seconds = max(0, time.time() - ms / 1000)
-    if seconds < 90:
-        return f"{seconds:.0f}s ago"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f}m ago"
-    if seconds < 172800:
-        return f"{seconds / 3600:.0f}h ago"
-    return f"{seconds / 86400:.0f}d ago"
+    return f"{span(time.time() - ms / 1000, short=True)} ago"
 
 
 def clock(ms: int | None) -> str:

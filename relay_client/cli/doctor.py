@@ -21,7 +21,7 @@ import httpx
 import msgspec
 
 from relay_client import NO_RETRY, Client, RelayError
-from relay_client.cli.common import client, emit, options, out
+from relay_client.cli.common import client, emit, options, out, span
 from relay_client.models import Health
 from relay_client.wire import version
 
@@ -95,21 +95,10 @@ def check_token(relay: Client) -> Check:
     detail = f"accepted: role {claims.get('role')}, sub {claims.get('sub')} (from {source})"
     if isinstance(expires, int | float):
         left = expires - time.time()
-        detail += f", expires in {duration(left)}"
+        detail += f", expires in {span(left)}"
         if left < EXPIRY_WARN_S:
             return Check("token", "warn", detail, "issue a fresh token before this one expires")
     return Check("token", "ok", detail)
-
-
-def duration(seconds: float) -> str:
-    """A span for people: `45 s`, `50 min`, `5.0 h`, `30.0 days` (an hour's token is not `0.0 days`)."""
-    if seconds < 90:
-        return f"{max(0, seconds):.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 172800:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} days"
 
 
 def _server_now_ms(health: Health, response: httpx.Response) -> int | None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 
-from relay_client.cli.doctor import duration
+from relay_client.cli.common import ago, span
 from relay_client.cli.events import event_line
 from relay_client.cli.work import _command_line
 from relay_client.models import Command, Event
@@ -48,7 +49,7 @@ def test_event_line_summarises_an_activity_entry_by_its_title() -> None:
 
 def test_doctor_says_how_long_a_token_has_left_in_a_unit_people_read() -> None:
     """An hour's agent token used to be reported as "expires in 0.0 days"."""
-    assert [duration(s) for s in (-3, 45, 3000, 3600, 18000, 30 * 86400)] == [
+    assert [span(s) for s in (-3, 45, 3000, 3600, 18000, 30 * 86400)] == [
         "0 s",
         "45 s",
         "50 min",
@@ -56,3 +57,9 @@ def test_doctor_says_how_long_a_token_has_left_in_a_unit_people_read() -> None:
         "5.0 h",
         "30.0 days",
     ]
+
+
+def test_tables_say_how_long_ago_in_short_units() -> None:
+    now_ms = int(time.time() * 1000)
+    assert [ago(now_ms - s * 1000) for s in (30, 600, 7200, 3 * 86400)] == ["30s ago", "10m ago", "2h ago", "3d ago"]
+    assert ago(None) == ""
