@@ -19,8 +19,8 @@ from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.connection import AbstractConnection, Connection, ConnectionPool
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
+from redis.exceptions import ClusterDownError, RedisClusterException, RedisError, WatchError
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisClusterException, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 try:
@@ -42,6 +42,25 @@ _TIMEOUTS: Final[dict[str, Any]] = {
 # What a Redis that is away (down, restarting, failing over, not yet reachable) raises. The cluster
 # client raises RedisClusterException, which is no RedisError, when no node of the cluster answers.
 STORAGE_ERRORS: Final[tuple[type[Exception], ...]] = (RedisError, RedisClusterException, OSError)
+
+
+# Of those, the ones that mean "Redis is away" rather than "this call is wrong": connection refused or
+# reset, a socket timeout, Redis still loading its AOF after a restart (BusyLoadingError is a
+# ConnectionError), a Redis Cluster without a master for some slots (CLUSTERDOWN, during a failover).
+# Any other ResponseError (a bug, a script error) is not an outage.
+OUTAGE_ERRORS: Final = (RedisConnectionError, RedisTimeoutError, ClusterDownError, OSError)
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Redis is away. redis-py reports a connection lost while a pipeline WATCHes keys (arq does, to
+    start and to enqueue jobs) as a WatchError raised while handling the connection error.
+
+    Loops that isolate one item's failure from the others (reaper steps, a batch of automation slots)
+    let an outage through instead of logging it per item: the worker's job wrapper logs it once."""
+    if isinstance(exc, OUTAGE_ERRORS):
+        return True
+    cause = exc.__cause__ or exc.__context__
+    return isinstance(exc, WatchError) and cause is not None and is_outage(cause)
 
 
 def _hiredis_packing(cls: type[AbstractConnection]) -> type[AbstractConnection]:

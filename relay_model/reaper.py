@@ -35,6 +35,7 @@ import msgspec
 
 from relay_model.activity import ActivityStore, state_activity
 from relay_model.clock import now_ms
+from relay_model.connection import is_outage
 from relay_model.settings import Settings
 
 log = logging.getLogger("relay.reaper")
@@ -183,7 +184,11 @@ async def run_pass(
     for step in steps:
         try:
             await step.run(relay, at, report)
-        except Exception:
+        except Exception as exc:
+            # A failing step must not keep the later ones from running, but with Redis away none of
+            # them can: the pass ends and the worker logs the outage once.
+            if is_outage(exc):
+                raise
             log.exception("reaper step %s failed", step.name)
     if audit and (audit_idle or not report.empty()):
         await activity.add(

@@ -1,4 +1,5 @@
-"""Riding out a Redis outage inside a worker: which errors mean "Redis is away", the retry delay, the log.
+"""Riding out a Redis outage inside a worker: the retry delay, the log, jobs that tolerate it (which
+errors mean "Redis is away" is `relay_model.connection.is_outage`).
 
 A worker talks to two Redis roles that may be one server or two: the **queue** Redis (arq's job
 queue, `AGENT_RELAY_QUEUE_REDIS_URL`) and the **data** Redis (`REDIS_URL`, what the jobs work on).
@@ -19,16 +20,9 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any, Final, Protocol, TypeVar, cast
 
-from redis.exceptions import ClusterDownError, WatchError
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from relay_model.connection import is_outage
 
 log = logging.getLogger("relay.worker.outage")
-
-# Connection refused/reset, a socket timeout, Redis still loading its AOF after a restart
-# (BusyLoadingError is a ConnectionError), and a Redis Cluster without a master for some slots
-# (CLUSTERDOWN, during a failover). Any other ResponseError (a bug, a script error) is not an outage.
-OUTAGE_ERRORS: Final = (RedisConnectionError, RedisTimeoutError, ClusterDownError, OSError)
 
 # Retry delays: 0.1 s doubling up to 2 s (with jitter, so replicas do not retry in lockstep). The cap
 # bounds how long after Redis returns a worker resumes.
@@ -49,15 +43,6 @@ class Job(Protocol[T_co]):
     __qualname__: str
 
     def __call__(self, ctx: dict[str, Any]) -> Coroutine[Any, Any, T_co]: ...
-
-
-def is_outage(exc: BaseException) -> bool:
-    """Redis is away. redis-py reports a connection lost while a pipeline WATCHes keys (arq does, to
-    start and to enqueue jobs) as a WatchError raised while handling the connection error."""
-    if isinstance(exc, OUTAGE_ERRORS):
-        return True
-    cause = exc.__cause__ or exc.__context__
-    return isinstance(exc, WatchError) and cause is not None and is_outage(cause)
 
 
 def backoff_s(attempt: int) -> float:

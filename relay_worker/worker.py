@@ -34,7 +34,8 @@ from arq.utils import poll
 from arq.worker import Worker
 from redis.asyncio import ConnectionPool
 
-from relay_worker.outage import OUTAGE_ERRORS, QUEUE, OutageLog, is_outage
+from relay_model.connection import OUTAGE_ERRORS, is_outage
+from relay_worker.outage import QUEUE, OutageLog
 
 log = logging.getLogger("relay.worker")
 

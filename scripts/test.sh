@@ -28,4 +28,11 @@ fi
 .venv/bin/mypy
 .venv/bin/lint-imports
 bash scripts/validate-deploy.sh
-.venv/bin/python -m pytest "$@"
+# Two pytest workers (most tests wait on processes, sockets and Redis, not the CPU); each module's
+# tests share one worker. RELAY_TEST_WORKERS=0 runs everything in this one process.
+workers=${RELAY_TEST_WORKERS:-2}
+if [ "$workers" = "0" ]; then
+  .venv/bin/python -m pytest "$@"
+else
+  .venv/bin/python -m pytest -n "$workers" --dist loadgroup "$@"
+fi

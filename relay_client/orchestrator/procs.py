@@ -41,6 +41,9 @@ START_TIMEOUT_S = 15.0
 # After the agent is gone its launcher writes the exit file at once; wait this long for it.
 EXIT_FILE_WAIT_S = 2.0
 TMUX_SIZE = ("220", "50")
+# What a tmux client prints when the server it reached went away before answering.
+TMUX_SERVER_GONE = frozenset({"server exited unexpectedly", "lost server"})
+TMUX_RACE_TRIES = 5
 
 
 class ProcessError(Exception):
@@ -128,15 +131,23 @@ class Supervisor:
     async def _run_tmux(self, socket: str | None, *args: str, stdin: bytes | None = None) -> tuple[int, str]:
         if self.tmux is None:
             raise ProcessError("tmux is not available")
-        proc = await asyncio.create_subprocess_exec(
-            *self._tmux_args(socket, *args),
-            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env=self.base_env,
-        )
-        out, _ = await proc.communicate(stdin)
-        return proc.returncode or 0, out.decode(errors="replace").strip()
+        attempt = 0
+        while True:
+            attempt += 1
+            proc = await asyncio.create_subprocess_exec(
+                *self._tmux_args(socket, *args),
+                stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                env=self.base_env,
+            )
+            out, _ = await proc.communicate(stdin)
+            code, text = proc.returncode or 0, out.decode(errors="replace").strip()
+            # The tmux server exits when its last session ends; a command that connected just before
+            # is dropped unanswered (and did nothing). The next try finds no server and starts one.
+            if code == 0 or text not in TMUX_SERVER_GONE or attempt == TMUX_RACE_TRIES:
+                return code, text
+            await asyncio.sleep(0.05 * attempt)
 
     # -- starting ----------------------------------------------------------------------------------
 

@@ -43,6 +43,7 @@ from relay_model.automations.automations import (
 from relay_model.automations.schedule import plan_firing
 from relay_model.clock import now_ms
 from relay_model.commands.commands import Command, CommandStore, CreateCommandInput, clean_object
+from relay_model.connection import is_outage
 from relay_model.errors import Invalid, NotFound, RelayError
 from relay_model.flows.integration_events import notify_target
 from relay_model.messages.messages import Message, MessageStore, SendMessageInput
@@ -194,7 +195,10 @@ async def dispatch(
     except msgspec.ValidationError as exc:
         run.status, run.error = "failed", reword(f"action.{started.action.__struct_config__.tag}", exc)
     except Exception as exc:
-        log.exception("automation %s run %s failed", automation.id, run.id)
+        if is_outage(exc):
+            log.warning("automation %s run %s failed: Redis is away (%s)", automation.id, run.id, exc)
+        else:
+            log.exception("automation %s run %s failed", automation.id, run.id)
         run.status, run.error = "failed", f"{type(exc).__name__}: {exc}"
     run.finished_at = now_ms()
     after = await relay.automations.finish_run(run, _event_data(result))
@@ -247,7 +251,10 @@ async def dispatch_due(
         async with gate:
             try:
                 return await _fire_slot(relay, automation, score, at, grace_ms)
-            except Exception:
+            except Exception as exc:
+                # Redis away: the whole tick is lost (and logged once by the worker), not this slot.
+                if is_outage(exc):
+                    raise
                 # One broken automation (or a failed Redis call) must not keep the others of the batch
                 # from firing; its entry stays due and is tried again next tick.
                 log.exception("automation %s: scheduled slot %d not dispatched", automation.id, score)

@@ -11,13 +11,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from relay_model.connection import connect
+from relay_model.connection import OUTAGE_ERRORS, connect
 from relay_model.flows.automation_dispatch import retire_consumer
 from relay_model.maintenance import WORKER_HEARTBEAT_S
 from relay_model.relay import Relay
 from relay_model.settings import Settings
 from relay_worker import liveness
-from relay_worker.outage import OUTAGE_ERRORS
 
 log = logging.getLogger("relay.worker")
 

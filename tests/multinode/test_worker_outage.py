@@ -150,7 +150,12 @@ async def test_workers_ride_out_a_redis_kill_and_resume_everything(tmp_path: Pat
                     (r for r in runs if r["scheduledFor"] > killed_at + 1000), key=lambda r: r["scheduledFor"]
                 )
                 assert first_after["catchUp"] is True, runs
-                assert all(r["status"] == "succeeded" for r in runs)
+                # Every run after the outage succeeded. Before it, only a run in flight when Redis died may
+                # have ended otherwise: failed (its action's call refused), or still running, which the
+                # reaper records failed once it is abandoned.
+                assert all(r["status"] == "succeeded" for r in runs if r["scheduledFor"] > killed_at + 1000), runs
+                cut = [r for r in runs if r["status"] != "succeeded"]
+                assert len(cut) <= 1 and all(killed_at - 2000 <= r["scheduledFor"] <= killed_at + 1000 for r in cut), runs
                 assert_survived(procs)
 
                 # A dead worker leaves health within the liveness window.

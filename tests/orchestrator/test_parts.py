@@ -3,6 +3,7 @@ directory listing's bounds, the prompt footer the echo agent parses."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from relay_client.orchestrator.adapters import ADAPTERS, LaunchContext, adapter_named
 from relay_client.orchestrator.directories import MAX_ENTRIES, ListingError, list_directories
 from relay_client.orchestrator.echo_agent import MARKER
-from relay_client.orchestrator.procs import describe_exit
+from relay_client.orchestrator.procs import Supervisor, describe_exit
 from relay_client.orchestrator.state import AgentRecord, StateFile, safe_name
 
 RELAY_ENV = {"AGENT_RELAY_URL": "http://relay:4850", "AGENT_RELAY_TOKEN": "tok-1", "AGENT_RELAY_AGENT_ID": "a 1"}
@@ -140,3 +141,27 @@ def test_directory_listing_is_confined_and_bounded(tmp_path: Path) -> None:
         with pytest.raises(ListingError) as refused:
             list_directories(str(base), path)
         assert refused.value.status == status, path
+
+
+def test_a_tmux_command_dropped_by_an_exiting_server_is_tried_again(tmp_path: Path) -> None:
+    """The tmux server exits with its last session; a new-session that reached it just then gets
+    "server exited unexpectedly" and did nothing. Seen in CI as a recipe's next spawn failing."""
+    calls = tmp_path / "calls"
+    fake = tmp_path / "tmux"
+    # Drops the first two calls the way a dying server does, then answers; any other error is final.
+    fake.write_text(
+        "#!/bin/sh\n"
+        f'echo "$*" >> {calls}\n'
+        f'n=$(wc -l < {calls})\n'
+        'if [ "$1" = "kill-session" ]; then echo "can\'t find session: x"; exit 1; fi\n'
+        'if [ "$n" -le 2 ]; then echo "server exited unexpectedly"; exit 1; fi\n'
+        "exit 0\n"
+    )
+    fake.chmod(0o755)
+    supervisor = Supervisor(tmux=str(fake), tmux_socket=None, base_env={"PATH": os.environ["PATH"]})
+
+    assert asyncio.run(supervisor._run_tmux(None, "new-session", "-d", "-s", "s1")) == (0, "")
+    assert calls.read_text().splitlines() == ["new-session -d -s s1"] * 3
+    # A real refusal is not retried.
+    assert asyncio.run(supervisor._run_tmux(None, "kill-session", "-t", "x")) == (1, "can't find session: x")
+    assert calls.read_text().splitlines()[3:] == ["kill-session -t x"]

@@ -15,7 +15,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from relay_api import supervise
 from relay_api.embedded import free_port
-from relay_worker.outage import BACKOFF_MAX_S, DATA, OutageLog, backoff_s, is_outage, tolerates_outage
+from relay_model.connection import is_outage
+from relay_model.reaper import PassReport, ReapStep, run_pass
+from relay_worker.outage import BACKOFF_MAX_S, DATA, OutageLog, backoff_s, tolerates_outage
 from relay_worker.worker import CRON_LATE, RelayWorker, queue_pool
 
 
@@ -174,3 +176,28 @@ def test_a_dead_child_is_restarted_with_growing_delays_and_given_up_on_when_it_c
     assert "relay dev: worker exited (code -9); restarting it in 1 s" in err
     assert "relay dev: worker restarted" in err
     assert "giving up" in err
+
+
+def test_a_reaper_pass_skips_a_broken_step_but_ends_when_redis_is_away(caplog: pytest.LogCaptureFixture) -> None:
+    ran: list[str] = []
+
+    def step(name: str, error: Exception | None) -> ReapStep[None]:
+        async def run(relay: None, now: int, report: PassReport) -> None:
+            ran.append(name)
+            if error is not None:
+                raise error
+
+        return ReapStep(name=name, run=run)
+
+    async def main(steps: list[ReapStep[None]]) -> None:
+        await run_pass(None, steps, activity=None, audit=False)  # type: ignore[arg-type]
+
+    with caplog.at_level(logging.ERROR, logger="relay.reaper"):
+        asyncio.run(main([step("bug", ValueError("bad")), step("next", None)]))
+    assert ran == ["bug", "next"] and "reaper step bug failed" in caplog.text
+    ran.clear()
+    caplog.clear()
+    # The worker's job wrapper turns this into one outage warning instead of a traceback per step.
+    with pytest.raises(RedisConnectionError):
+        asyncio.run(main([step("first", RedisConnectionError("refused")), step("next", None)]))
+    assert ran == ["first"] and caplog.text == ""
