@@ -3,7 +3,7 @@
 uvicorn's httptools protocol puts no bound on a request's head: a 96 MiB header was read whole (the
 parser re-concatenates a header value as it grows, so time grows quadratically and memory with it),
 and a client trickling its head or its body one byte at a time was held forever. `RelayHttpProtocol`
-is that protocol (`relay serve` registers it as uvicorn's `http=`) with four bounds:
+is that protocol (`relay serve` registers it as uvicorn's `http=`) with five bounds:
 
 - **head size** (`AGENT_RELAY_MAX_HEADER_BYTES`, default 16 KiB): the request line and every header
   together. Bytes of a head are fed to the parser only up to the limit; one more is a **431**
@@ -16,6 +16,11 @@ is that protocol (`relay serve` registers it as uvicorn's `http=`) with four bou
 - **body time** (`AGENT_RELAY_BODY_TIMEOUT_S`, default 30 s): from the end of the head to the end of
   the body (a whole 1 MiB body at ~35 KB/s). Late is a **408** when no response was started, else the
   connection is closed. It does not limit how long a response (an SSE stream) lasts.
+- **send stall** (`AGENT_RELAY_SEND_TIMEOUT_S`, default 30 s): a response whose client has read
+  nothing for this long — the kernel's send queue full and the transport's buffer past its high-water
+  mark the whole time — is cut (the connection aborted). Without it a client that asks for a large
+  response (a long history page, a replaying event stream) and never reads held its buffer and the
+  handler forever. A slow reader that makes progress is never cut: each pause starts the clock anew.
 
 A refused connection is answered, half-closed, and then read and discarded for at most `LINGER_S`
 before it is closed: closing a socket with unread input sends a reset, which can destroy the
@@ -55,6 +60,7 @@ class HttpLimits:
     max_request_line_bytes: int
     header_timeout_s: float
     body_timeout_s: float
+    send_timeout_s: float
 
     @classmethod
     def from_settings(cls, settings: Settings) -> HttpLimits:
@@ -63,6 +69,7 @@ class HttpLimits:
             max_request_line_bytes=settings.max_request_line_bytes,
             header_timeout_s=settings.header_timeout_s,
             body_timeout_s=settings.body_timeout_s,
+            send_timeout_s=settings.send_timeout_s,
         )
 
 
@@ -93,6 +100,7 @@ class RelayHttpProtocol(HttpToolsProtocol):
         self._url_bytes = 0
         self._request_started = False  # a byte of the current request arrived
         self._deadline: asyncio.TimerHandle | None = None
+        self._stalled: asyncio.TimerHandle | None = None  # writes paused since; see `pause_writing`
         self._draining = False
 
     # --- timers -------------------------------------------------------------------------------
@@ -125,7 +133,32 @@ class RelayHttpProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        self._unstall()
         super().connection_lost(exc)
+
+    # --- flow control: the transport pauses us when the client stops reading -----------------
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self._stalled is None and self.limits.send_timeout_s > 0:
+            self._stalled = self.loop.call_later(self.limits.send_timeout_s, self._send_stalled)
+
+    def resume_writing(self) -> None:
+        self._unstall()
+        super().resume_writing()
+
+    def _unstall(self) -> None:
+        if self._stalled is not None:
+            self._stalled.cancel()
+            self._stalled = None
+
+    def _send_stalled(self) -> None:
+        self._stalled = None
+        self.logger.info("client read nothing for %g s: connection cut", self.limits.send_timeout_s)
+        # abort, not close, and also when the transport is closing already (a whole response written
+        # to a `Connection: close` client): closing waits for the unread buffer to be flushed, which
+        # is the stall itself.
+        self.transport.abort()
 
     def data_received(self, data: bytes) -> None:
         if self._draining:

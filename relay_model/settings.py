@@ -315,6 +315,7 @@ class Settings:
     max_request_line_bytes: int = 8 * 1024  # the request target (path + query)
     header_timeout_s: float = 10.0  # connection open / first byte -> end of the head
     body_timeout_s: float = 30.0  # end of the head -> end of the body
+    send_timeout_s: float = 30.0  # a response's writes paused (the client reads nothing) this long: cut
 
     @property
     def effective_queue_url(self) -> str:
@@ -390,4 +391,5 @@ class Settings:
             max_request_line_bytes=_int("AGENT_RELAY_MAX_REQUEST_LINE_BYTES", d.max_request_line_bytes),
             header_timeout_s=_float("AGENT_RELAY_HEADER_TIMEOUT_S", d.header_timeout_s),
             body_timeout_s=_float("AGENT_RELAY_BODY_TIMEOUT_S", d.body_timeout_s),
+            send_timeout_s=_float("AGENT_RELAY_SEND_TIMEOUT_S", d.send_timeout_s),
         )

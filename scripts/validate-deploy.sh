@@ -13,16 +13,24 @@ if [ ! -f "$stamp" ]; then
   rm -f "$VENV"/.installed-*
   touch "$stamp"
 fi
+"$VENV/bin/yamllint" --strict -c deploy/yamllint.yaml deploy
+"$VENV/bin/hadolint" deploy/Dockerfile
+# Rendering needs kubectl (kubectl kustomize; Debian's kubernetes-client is too old for the overlays).
+# Without it the rendered checks are skipped with a note, as tests/tools.py skips a missing tool, and
+# fail under CI=true.
 if ! command -v kubectl >/dev/null 2>&1; then
-  echo "validate-deploy: kubectl is needed to render the kustomize overlays (kubectl kustomize)" >&2
-  exit 1
+  if [ "${CI:-}" = "true" ]; then
+    echo "validate-deploy: kubectl is needed to render the kustomize overlays (kubectl kustomize)" >&2
+    exit 1
+  fi
+  echo "validate-deploy: note: no kubectl, overlays not rendered or validated (sources linted, Dockerfile clean)"
+  exit 0
 fi
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 for overlay in deploy/k8s/overlays/*/; do
   kubectl kustomize "$overlay" >"$out/$(basename "$overlay").yaml"
 done
-"$VENV/bin/yamllint" --strict -c deploy/yamllint.yaml deploy
 "$VENV/bin/kubernetes-validate" --strict --quiet "$out"/*.yaml
 # checkov writes a report even when clean; only its failures matter here.
 "$VENV/bin/checkov" --config-file deploy/checkov.yaml -d "$out" >"$out/checkov.txt" 2>&1 || {
@@ -30,5 +38,4 @@ done
   exit 1
 }
 grep -E "^(Passed|Failed) checks" "$out/checkov.txt" | sed 's/^/checkov: /'
-"$VENV/bin/hadolint" deploy/Dockerfile
 echo "validate-deploy: $(ls "$out"/*.yaml | wc -l) overlays rendered and valid; Dockerfile clean"

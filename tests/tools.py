@@ -14,6 +14,8 @@ import pytest
 
 # Debian puts nginx in /usr/sbin, which a non-root PATH often lacks.
 _FALLBACKS = {"nginx": "/usr/sbin/nginx", "chromium": "/usr/bin/chromium"}
+# Tools scripts/test.sh cannot install (no Debian package recent enough).
+_HINTS = {"kubectl": "kubectl is not installed (deploy/k8s renders with `kubectl kustomize`; install kubectl >= 1.27)"}
 
 
 def find_tool(name: str) -> str | None:
@@ -29,7 +31,7 @@ def require_tool(name: str, *, module_level: bool = False) -> str:
     path = find_tool(name)
     if path is not None:
         return path
-    why = f"{name} is not installed (scripts/test.sh installs it with apt-get when run as root)"
+    why = _HINTS.get(name, f"{name} is not installed (scripts/test.sh installs it with apt-get when run as root)")
     if os.environ.get("CI"):
         pytest.fail(why, pytrace=False)
     pytest.skip(why, allow_module_level=module_level)

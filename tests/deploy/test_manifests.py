@@ -8,7 +8,6 @@ reach Redis, and Redis never evicts.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from functools import cache
 from typing import Any
@@ -17,16 +16,16 @@ import pytest
 import yaml
 
 from tests.procs import ROOT
+from tests.tools import require_tool
 
 OVERLAYS = ("dev", "prod")
 
 
 @cache
 def render(overlay: str) -> list[dict[str, Any]]:
-    if shutil.which("kubectl") is None:
-        pytest.fail("kubectl is needed to render deploy/k8s (kubectl kustomize)")
+    kubectl = require_tool("kubectl")
     out = subprocess.run(
-        ["kubectl", "kustomize", str(ROOT / "deploy" / "k8s" / "overlays" / overlay)],
+        [kubectl, "kustomize", str(ROOT / "deploy" / "k8s" / "overlays" / overlay)],
         capture_output=True,
         text=True,
         check=True,

@@ -3,7 +3,8 @@
 relay_api/http_limits.py: a head over AGENT_RELAY_MAX_HEADER_BYTES is a 431, a request target over
 AGENT_RELAY_MAX_REQUEST_LINE_BYTES a 414, a head or body not complete in time a 408 — before auth,
 with the relay's `{"error": ...}` body, and nothing of the refused request kept. The node here has
-short timeouts (1.5 s for heads, 2 s for bodies) so the slow clients are cut off quickly.
+short timeouts (1.5 s for heads, 2 s for bodies, 1.5 s for a response nobody reads) so the slow
+clients are cut off quickly.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,6 +30,7 @@ HEAD_LIMIT = 16 * 1024  # the defaults
 LINE_LIMIT = 8 * 1024
 HEAD_TIMEOUT_S = 1.5
 BODY_TIMEOUT_S = 2.0
+SEND_TIMEOUT_S = 1.5
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +40,7 @@ def node(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[A
         ADMIN_TOKEN,
         AGENT_RELAY_HEADER_TIMEOUT_S=str(HEAD_TIMEOUT_S),
         AGENT_RELAY_BODY_TIMEOUT_S=str(BODY_TIMEOUT_S),
+        AGENT_RELAY_SEND_TIMEOUT_S=str(SEND_TIMEOUT_S),
         AGENT_RELAY_SSE_KEEPALIVE_S="0.3",
     )
     with api_nodes(1, env, tmp_path_factory.mktemp("limits")) as (started,):
@@ -189,3 +193,57 @@ async def test_the_timeouts_leave_a_long_sse_stream_and_kept_alive_connections_a
                 await asyncio.sleep(1.0)
         event = await sse.next_event(timeout=10)
         assert event.json["subject"] == "still-streaming"
+
+
+def large_history(node: ApiNode, recipient: str, count: int) -> tuple[bytes, int]:
+    """`count` messages of 60 KB to `recipient`; the raw request for their history page, and its size."""
+    with httpx.Client(base_url=node.url, headers=AUTH, timeout=10) as http:
+        for i in range(count):
+            sent = http.post("/api/messages", json={"from": "ops", "to": recipient, "body": f"{i:04d}" + "x" * 60_000})
+            assert sent.status_code == 201, sent.text
+        full = http.get("/api/messages", params={"to": recipient, "limit": count})
+        assert full.status_code == 200 and len(full.json()) == count
+    request = (
+        f"GET /api/messages?to={recipient}&limit={count} HTTP/1.1\r\nHost: relay\r\n"
+        f"Authorization: Bearer {ADMIN_TOKEN}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    return request, len(full.content)
+
+
+def read_until_cut(s: socket.socket) -> bytes:
+    data = b""
+    try:
+        while chunk := s.recv(65536):
+            data += chunk
+    except ConnectionResetError:
+        pass  # the abort's RST
+    return data
+
+
+def test_a_client_that_reads_none_of_a_large_response_is_cut_off(node: ApiNode) -> None:
+    # 9 MB: far more than the kernel's send and receive queues hold, so the node's writes pause.
+    request, size = large_history(node, "stall-reader", 150)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(10)
+        s.connect(("127.0.0.1", node.port))
+        s.sendall(request)
+        time.sleep(SEND_TIMEOUT_S + 2.5)  # read nothing
+        got = read_until_cut(s)
+    # What the queues held arrived, then the connection ended: the rest was dropped, not kept.
+    assert 0 < len(got) < size / 2, (len(got), size)
+    assert httpx.get(node.url + "/healthz", timeout=5).status_code == 200
+
+
+def test_a_slow_reader_that_keeps_reading_gets_the_whole_response(node: ApiNode) -> None:
+    request, size = large_history(node, "slow-reader", 50)
+    with socket.create_connection(("127.0.0.1", node.port), timeout=10) as s:
+        s.sendall(request)
+        data = b""
+        # 256 KB per 0.4 s: the node's writes pause again and again, never for SEND_TIMEOUT_S at once.
+        while chunk := s.recv(256 * 1024):
+            data += chunk
+            if len(data) // (256 * 1024) > (len(data) - len(chunk)) // (256 * 1024):
+                time.sleep(0.4)
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200") and len(body) == size
