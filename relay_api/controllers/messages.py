@@ -12,10 +12,9 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from relay_api.deps import PrincipalDep, RelayDep
 from relay_api.ownership import (
     acting_agent,
-    bound_to_one,
+    claim_reader,
     require_history_filter,
     require_message_access,
-    require_message_access_as,
     require_own_kind,
     require_self,
 )
@@ -132,13 +131,11 @@ class MessageController(Controller):
     ) -> Response[ClaimResult]:
         """Claim a claimable message: 200 to the one holder (also when it asks again), 409 to everyone else."""
         await require_self(principal, data.agent_id, relay)
-        if bound_to_one(principal):
-            # The claim answers the message: a bound token claims only a message its agent may read.
-            found = await relay.messages.get(message_id)
-            if found is not None:
-                await require_message_access_as(principal, found, data.agent_id, relay)
-        # A hot path (agents poll-and-claim): the script's JSON is the message, as for a send.
-        raw, _ = await relay.messages.claim_json(message_id, data.agent_id, data.ttl_ms)
+        # A hot path (agents poll-and-claim): the script's JSON is the message, as for a send. The
+        # claim answers the message, so the script also checks a bound token's agent may read it.
+        raw, _ = await relay.messages.claim_json(
+            message_id, data.agent_id, data.ttl_ms, reader=claim_reader(principal)
+        )
         return Response(b'{"ok":true,"message":' + raw.encode() + b"}", media_type=MediaType.JSON)  # type: ignore[arg-type]
 
     @post("/{message_id:int}/release", name="messages:release", opt={"scope": "messages:claim"}, status_code=200)

@@ -267,12 +267,16 @@ class MessageStore:
         raw, fresh = await self.claim_json(message_id, agent_id, ttl_ms)
         return decode_message(raw), fresh
 
-    async def claim_json(self, message_id: int, agent_id: str, ttl_ms: int | None) -> tuple[str, bool]:
-        """`claim`, answering the claimed message as the JSON text the script built."""
+    async def claim_json(
+        self, message_id: int, agent_id: str, ttl_ms: int | None, *, reader: str = ""
+    ) -> tuple[str, bool]:
+        """`claim`, answering the claimed message as the JSON text the script built. With `reader` (a
+        bound token's description, for the 403 text) the agent must be able to read the message: its
+        own, a broadcast, or in its inbox — checked in the same script, before the claim rules."""
         fresh, raw = await self.scripts.run_checked(
             "message_claim",
-            [keys.message(message_id), keys.message_claims(), keys.events(keys.BUS)],
-            [now_ms(), message_id, agent_id, ttl_ms or self.claim_ttl_ms, self.maxlen],
+            [keys.message(message_id), keys.message_claims(), keys.events(keys.BUS), keys.inbox(agent_id)],
+            [now_ms(), message_id, agent_id, ttl_ms or self.claim_ttl_ms, self.maxlen, reader],
         )
         return str(raw), bool(fresh)
 

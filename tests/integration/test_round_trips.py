@@ -104,8 +104,8 @@ ROUTES: list[tuple[str, str, str, dict[str, Any] | None, str, int]] = [
     ("inbox read, agent token", "GET", "/api/messages?for=a1&limit=20", None, "agent", 2),
     ("history read", "GET", "/api/messages?to=a1&limit=20", None, "admin", 1),
     ("claim, admin", "POST", "/api/messages/{claim_id}/claim", {"agentId": "a1"}, "admin", 1),
-    # A bound token claims only a message its agent may read: one read of the message first.
-    ("claim, agent token", "POST", "/api/messages/{claim_id}/claim", {"agentId": "a1"}, "agent", 3),
+    # A bound token claims only a message its agent may read: checked inside the claim script.
+    ("claim, agent token", "POST", "/api/messages/{claim_id}/claim", {"agentId": "a1"}, "agent", 2),
     ("heartbeat, admin", "POST", "/api/agents/a1/heartbeat", {}, "admin", 1),
     ("heartbeat, agent token", "POST", "/api/agents/a1/heartbeat", {}, "agent", 2),
     # The task lives in the `task` hash-tag group; the target's notification message and the "Task
