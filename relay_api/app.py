@@ -20,15 +20,15 @@ from litestar.enums import ScopeType
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from relay_api.auth import PUBLIC, Authenticator, auth_guard
+from relay_api.auth import GUARD_KEY, PUBLIC, Authenticator, auth_guard
 from relay_api.controllers import CONTROLLERS
 from relay_api.controllers.health import probe_alive
 from relay_api.controllers.integrations import install_integration_auth
 from relay_api.deps import provide_principal, provide_relay
 from relay_api.drain import Readiness, SignalDrain
-from relay_api.errors import EXCEPTION_HANDLERS
+from relay_api.errors import EXCEPTION_HANDLERS, send_error
 from relay_api.metrics import HttpMetrics, MetricsController, RelayCollector, node_registry, prometheus_config
 from relay_api.openapi_errors import document_errors
 from relay_api.openapi_viewer import render_plugins
@@ -39,7 +39,9 @@ from relay_api.token_auth import SseLeases, TokenResolver
 from relay_api.tracing import tracing_plugins
 from relay_model import __version__
 from relay_model.connection import STORAGE_ERRORS, EventSubscriber, connect
+from relay_model.errors import RelayError
 from relay_model.relay import Relay
+from relay_model.scripts import ScriptGuard
 from relay_model.settings import Settings
 
 log = logging.getLogger("relay.api")
@@ -70,9 +72,40 @@ def auth_middleware(app: ASGIApp) -> ASGIApp:
     """
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == ScopeType.HTTP:
-            await auth_guard(ASGIConnection(scope, receive, send), scope["route_handler"])
-        await app(scope, receive, send)
+        if scope["type"] != ScopeType.HTTP:
+            await app(scope, receive, send)
+            return
+        await auth_guard(ASGIConnection(scope, receive, send), scope["route_handler"])
+        guard: ScriptGuard | None = scope["state"].get(GUARD_KEY)
+        if guard is None:
+            await app(scope, receive, send)
+            return
+        authenticator: Authenticator = scope["app"].state.authenticator
+        settle = authenticator.settle
+        assert settle is not None
+        refused = False
+
+        async def send_checked(message: Message) -> None:
+            # An answer no script made the check for (the request was refused before its work): the
+            # check first, and its refusal instead of that answer (see relay_api/auth.py).
+            nonlocal refused
+            if refused:
+                return  # the replaced answer's body
+            if message["type"] == "http.response.start" and not guard.used:
+                try:
+                    await settle(guard)
+                except RelayError as exc:
+                    refused = True
+                    await send_error(send, exc.status_code, exc.message, exc.headers)
+                    return
+                except STORAGE_ERRORS as exc:
+                    refused = True
+                    log.warning("storage unavailable: %s", exc)
+                    await send_error(send, 503, "storage unavailable", {"Retry-After": "1"})
+                    return
+            await send(message)
+
+        await app(scope, receive, send_checked)
 
     return middleware
 
@@ -117,6 +150,9 @@ def create_app(
         install_integration_auth(app.state.authenticator, settings, resolver.limit_integration)
         app.state.authenticator.add_resolver(resolver)
         app.state.authenticator.on_admin = resolver.limit_admin
+        if relay.scripts.guards_ride_along:  # a single Redis: see "the token check in the work's script"
+            app.state.authenticator.deferring = resolver.deferred
+            app.state.authenticator.settle = resolver.settle
         app.state.sse_leases = SseLeases(
             relay.tokens, max_per_token=settings.sse_max_per_token, keepalive_s=settings.sse_keepalive_s
         )

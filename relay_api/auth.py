@@ -5,6 +5,17 @@ below resolves the caller's token to a `Principal` and checks that scope. `PUBLI
 Token kinds plug in as resolvers: the admin token from the environment is built in; signed API
 tokens (relay_api/token_auth.py) and configured integration tokens add theirs. What each role may do
 is the table in relay_api/scopes.py; as whom it may act, relay_api/ownership.py.
+
+**The token check in the work's script.** A signed token's per-request check (revoked? over its rate
+limit?) needs Redis. A route that declares `opt={"token_check": IN_SCRIPT}` gets it deferred: the
+guard leaves it in the scope's state (`token_guard_of`), the handler hands it to the script that does
+the request's work, and that script makes the check first, in the same round trip (a refusal is the
+same 401 or 429, and the work does not happen). Whatever answer such a request gets without a script
+having made the check — a 400 for its body, a 403, a 404 — waits for the check to be made on its own
+first (relay_api.app.auth_middleware), so a revoked or limited token still gets its 401 or 429 first
+and every request counts against the limit, exactly as when the check comes first. Only on a single
+Redis (`Authenticator.deferring` unset on a Redis Cluster, where the token's keys and the work's are
+in different slots).
 """
 
 from __future__ import annotations
@@ -19,6 +30,7 @@ from litestar.handlers.base import BaseRouteHandler
 
 from relay_api.scopes import matches
 from relay_model.errors import Forbidden, Unauthorized
+from relay_model.scripts import ScriptGuard
 
 PUBLIC = "public"
 # Any valid token, whatever its scopes: only `GET /api/whoami`, which tells a token about itself.
@@ -26,6 +38,10 @@ AUTHENTICATED = "authenticated"
 ALL_SCOPES = "*"
 # Where the guard leaves the caller's principal in the request scope's state.
 PRINCIPAL_KEY = "principal"
+# ... and a signed token's deferred check (see the module docstring).
+GUARD_KEY = "token_guard"
+# `opt={"token_check": IN_SCRIPT}`: the route hands the token check to its work's script.
+IN_SCRIPT = "in_script"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +83,10 @@ class Authenticator:
         self.resolvers: list[Resolver] = []
         # Called on every use of the environment's admin token (its rate limit, when one is set).
         self.on_admin: Callable[[], Awaitable[None]] | None = None
+        # Signed tokens whose check can wait for the work's script, and how a check no script made is
+        # made after all (relay_api/token_auth.py); unset, every check is made up front.
+        self.deferring: Callable[[str], tuple[Principal, ScriptGuard] | None] | None = None
+        self.settle: Callable[[ScriptGuard], Awaitable[None]] | None = None
 
     def add_resolver(self, resolver: Resolver) -> None:
         self.resolvers.append(resolver)
@@ -82,10 +102,15 @@ class Authenticator:
                 return principal
         return None
 
-    async def authenticate(self, connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    async def authenticate(self, connection: ASGIConnection[Any, Any, Any, Any], *, defer: bool = False) -> Principal:
         token = bearer_token(connection.headers)
         if not token:
             raise Unauthorized("authentication required")
+        if defer and self.deferring is not None:
+            found = self.deferring(token)
+            if found is not None:
+                connection.scope["state"][GUARD_KEY] = found[1]
+                return found[0]
         principal = await self.resolve(token)
         if principal is None:
             raise Unauthorized("invalid token")
@@ -105,7 +130,7 @@ async def auth_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
     if scope == PUBLIC:
         return
     authenticator: Authenticator = connection.app.state.authenticator
-    principal = await authenticator.authenticate(connection)
+    principal = await authenticator.authenticate(connection, defer=handler.opt.get("token_check") == IN_SCRIPT)
     if scope != AUTHENTICATED and not principal.has(scope):
         # A route may also let a narrower scope in (`delegated_scope`); its handler then applies
         # the narrower rules itself (e.g. an orchestrator issuing tokens for its own agents).
@@ -120,3 +145,9 @@ async def auth_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
 def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     principal: Principal = connection.scope["state"][PRINCIPAL_KEY]
     return principal
+
+
+def token_guard_of(connection: ASGIConnection[Any, Any, Any, Any]) -> ScriptGuard | None:
+    """The request's deferred token check, for the script doing its work (None: made already)."""
+    guard: ScriptGuard | None = connection.scope["state"].get(GUARD_KEY)
+    return guard

@@ -16,6 +16,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import Send
 from redis.exceptions import (
     ClusterError,
     OutOfMemoryError,
@@ -59,6 +60,16 @@ _KIND_WORDS = {
 
 def error_response(status: int, text: str, headers: dict[str, str] | None = None) -> Response[dict[str, str]]:
     return Response({"error": text}, status_code=status, headers=headers)
+
+
+async def send_error(send: Send, status: int, text: str, headers: dict[str, str] | None = None) -> None:
+    """`error_response` written straight to an ASGI `send`, for middleware that answers in the app's
+    place (the same JSON body and headers the exception handlers give)."""
+    body = msgspec.json.encode({"error": text})
+    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    raw += [(name.lower().encode(), value.encode()) for name, value in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 def _literal_values(tp: Any) -> tuple[str, ...] | None:

@@ -1,5 +1,6 @@
-"""Signed tokens on the request path: verify, check revocation and count the rate in one round trip,
-and hold a lease per open SSE stream so a token's streams are counted across all nodes."""
+"""Signed tokens on the request path: verify, check revocation and count the rate — in the script that
+does the request's work where a route carries the check there (`deferred`), else in a round trip of
+its own — and hold a lease per open SSE stream so a token's streams are counted across all nodes."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from relay_api.scopes import role_scopes
 from relay_model.auth.roles import ROLES
 from relay_model.auth.tokens import TokenStore
 from relay_model.errors import RateLimited, Unauthorized
+from relay_model.scripts import ScriptGuard
 from relay_model.settings import Settings
 
 log = logging.getLogger("relay.auth")
@@ -79,32 +81,41 @@ class TokenResolver:
         principal = self._principal(token)
         if principal is None:
             return None
-        limit = self.limits.get(principal.role, 0)
-        revoked, count, reset_ms = await self.tokens.check(principal.jti or "", limit=limit, jti=principal.jti)
-        if revoked:
-            raise Unauthorized("token revoked")
-        _enforce(limit, count, reset_ms)
+        await self.tokens.check(self.guard_for(principal))
         return principal
+
+    def deferred(self, token: str) -> tuple[Principal, ScriptGuard] | None:
+        """The token's principal, and its check still to be made: by the script doing the request's
+        work (one round trip for both), or by `settle` when no script carried it."""
+        if token.count(".") != 2:
+            return None
+        principal = self._principal(token)
+        if principal is None:
+            return None
+        return principal, self.guard_for(principal)
+
+    def guard_for(self, principal: Principal) -> ScriptGuard:
+        return self.tokens.guard(
+            principal.jti or "", limit=self.limits.get(principal.role, 0), jti=principal.jti
+        )
+
+    async def settle(self, guard: ScriptGuard) -> None:
+        """Make a deferred check that no script made (the request was refused before its work, say)."""
+        if not guard.used:
+            await self.tokens.check(guard)
 
     async def limit_integration(self, name: str) -> None:
         """A configured integration's requests count like any token's: its own window, the integration
         role's limit (`AGENT_RELAY_RATE_LIMIT_INTEGRATION_PER_MINUTE`), across all nodes."""
         limit = self.limits.get("integration", 0)
         if limit:
-            _, count, reset_ms = await self.tokens.check(integration_subject(name), limit=limit)
-            _enforce(limit, count, reset_ms)
+            await self.tokens.check(self.tokens.guard(integration_subject(name), limit=limit))
 
     async def limit_admin(self) -> None:
         """The environment's admin token has its own limit (`AGENT_RELAY_RATE_LIMIT_ADMIN_PER_MINUTE`)."""
         limit = self.limits.get("admin", 0)
         if limit:
-            _, count, reset_ms = await self.tokens.check(ADMIN_SUBJECT, limit=limit)
-            _enforce(limit, count, reset_ms)
-
-
-def _enforce(limit: int, count: int, reset_ms: int) -> None:
-    if limit and count > limit:
-        raise RateLimited(f"rate limit exceeded: {limit} requests per minute", retry_after_s=math.ceil(reset_ms / 1000))
+            await self.tokens.check(self.tokens.guard(ADMIN_SUBJECT, limit=limit))
 
 
 def integration_subject(name: str) -> str:

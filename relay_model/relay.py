@@ -22,7 +22,7 @@ from relay_model.agents import reaper as agent_reaper
 from relay_model.agents.agents import AgentStore
 from relay_model.agents.orchestrators import OrchestratorStore
 from relay_model.agents.providers import ProviderConfigStore
-from relay_model.auth.tokens import TokenStore
+from relay_model.auth.tokens import TOKEN_GUARD, TokenStore, token_guard_lua
 from relay_model.automations import reaper as automation_reaper
 from relay_model.automations.automations import AutomationStore
 from relay_model.commands import reaper as command_reaper
@@ -63,7 +63,7 @@ class Relay:
     def __init__(self, redis: Redis, settings: Settings) -> None:
         self.redis = redis
         self.settings = settings
-        self.scripts = Scripts(redis, LUA_BUNDLES)
+        self.scripts = Scripts(redis, LUA_BUNDLES, guards={TOKEN_GUARD: token_guard_lua()})
         maxlen = settings.event_stream_maxlen
         # Plumbing: the event log, the activity feed, worker and reaper bookkeeping.
         self.events = EventLog(redis, self.scripts, maxlen=maxlen)

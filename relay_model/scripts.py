@@ -19,19 +19,31 @@ see relay_model.keys): `Scripts.run` checks that before sending, on a plain Redi
 call that would fail on a cluster fails in every test run, naming the script and its keys. On a
 cluster the client routes EVALSHA by that slot, and loads a script on every primary when one answers
 NOSCRIPT (after a restart or a failover).
+
+**Guards.** A `ScriptGuard` is a check that must pass before a script's work, run at the start of
+that script in the same round trip: the token check of a request (revoked? over its rate limit?),
+which would otherwise cost a round trip of its own on every request. Its Lua (a guard *kind*, given
+to `Scripts` by the composition root) is prepended to the script; its KEYS and ARGV are appended to
+the script's own and taken off again before the script's code runs, so the script sees exactly its
+usual KEYS and ARGV. A refusal is a Redis error reply `RELAY_GUARD <reason>`, raised as the guard's
+own error (`refusal(reason)`), and the script's work does not happen. The guard's keys live in
+another hash-tag group than the script's, so a guarded call needs a single Redis; on a cluster the
+caller checks first instead (`run(name, [], [], guard=…)` runs the guard alone, in its own slot).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from importlib.abc import Traversable
-from typing import Any
+from typing import Any, Final
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.commands.core import AsyncScript
 from redis.crc import key_slot
+from redis.exceptions import ResponseError
 
 from relay_model import keys
 from relay_model.errors import Conflict, Forbidden, Invalid, NotFound, RelayError, Unprocessable
@@ -45,6 +57,8 @@ _ERRORS: dict[str, type[RelayError]] = {
 }
 
 PRELUDE = "_prelude.lua"
+# How a guard's Lua refuses: `redis.error_reply(GUARD_REFUSED .. reason)`.
+GUARD_REFUSED: Final = "RELAY_GUARD "
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +118,18 @@ def load_bundle(bundle: LuaBundle) -> dict[str, str]:
     return sources
 
 
+@dataclass(slots=True, eq=False)
+class ScriptGuard:
+    """A check run at the start of one script call (see the module docstring). `used` tells whoever
+    made the guard whether a script ran it, or it still has to be checked (`Scripts.run` with no keys)."""
+
+    kind: str
+    keys: tuple[str, ...]
+    args: tuple[Any, ...]
+    refusal: Callable[[str], RelayError]
+    used: bool = False
+
+
 class CrossSlotScript(RuntimeError):
     """A script call whose keys do not share one cluster slot (a bug in the caller, never bad input)."""
 
@@ -134,7 +160,8 @@ def check_one_slot(name: str, keys: Sequence[str]) -> None:
 class Scripts:
     """The scripts of the given bundles, registered on one client; `await scripts.run(name, keys, args)` calls one."""
 
-    def __init__(self, redis: Redis, bundles: Sequence[LuaBundle]) -> None:
+    def __init__(self, redis: Redis, bundles: Sequence[LuaBundle], guards: Mapping[str, str] | None = None) -> None:
+        self._redis = redis
         self._sources: dict[str, str] = {}
         for bundle in bundles:
             for name, text in load_bundle(bundle).items():
@@ -144,18 +171,47 @@ class Scripts:
         self._scripts: dict[str, AsyncScript] = {
             name: redis.register_script(text) for name, text in self._sources.items()
         }
+        self._guards = dict(guards or {})
+        # (script, guard kind) -> the script with the guard in front, registered on first use.
+        self._guarded: dict[tuple[str, str], AsyncScript] = {}
+        # A guard's keys and a script's are in different hash-tag groups: one call only on one Redis.
+        self.guards_ride_along = not isinstance(redis, RedisCluster)
 
     def source(self, name: str) -> str:
         """The text Redis runs for one script (for tools that load it themselves)."""
         return self._sources[name]
 
-    async def run(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
-        check_one_slot(name, keys)
-        return await self._scripts[name](keys=list(keys), args=list(args))
+    async def run(
+        self, name: str, keys: Sequence[str], args: Sequence[Any], *, guard: ScriptGuard | None = None
+    ) -> Any:
+        """Run one script. With `guard`, the guard's check first, in the same call (see the module
+        docstring); with a guard and no keys of its own, the guard's check alone (in its own slot)."""
+        if guard is None:
+            check_one_slot(name, keys)
+            return await self._scripts[name](keys=list(keys), args=list(args))
+        if keys:
+            check_one_slot(name, keys)
+            if not self.guards_ride_along:
+                raise CrossSlotScript(f"lua script {name} cannot carry a {guard.kind} guard on a Redis Cluster")
+        check_one_slot(f"{guard.kind} guard", guard.keys)
+        script = self._guarded.get((name, guard.kind))
+        if script is None:
+            script = self._redis.register_script(self._guards[guard.kind] + "\n" + self._sources[name])
+            self._guarded[(name, guard.kind)] = script
+        guard.used = True
+        try:
+            return await script(keys=[*keys, *guard.keys], args=[*args, *guard.args])
+        except ResponseError as exc:
+            text = str(exc)
+            if not text.startswith(GUARD_REFUSED):
+                raise
+            raise guard.refusal(text[len(GUARD_REFUSED) :].split(" ", 1)[0].strip()) from None
 
-    async def run_checked(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> list[Any]:
+    async def run_checked(
+        self, name: str, keys: Sequence[str], args: Sequence[Any], *, guard: ScriptGuard | None = None
+    ) -> list[Any]:
         """Run a script that answers `{'ok', …}` or `{'err', code, text}`; raise the error."""
-        result = await self.run(name, keys, args)
+        result = await self.run(name, keys, args, guard=guard)
         if result[0] == "err":
             raise _ERRORS.get(str(result[1]), Invalid)(str(result[2]))
         return list(result[1:])

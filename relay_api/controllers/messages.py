@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, MediaType, Response, get, post
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
+from relay_api.auth import IN_SCRIPT, token_guard_of
 from relay_api.deps import PrincipalDep, RelayDep
 from relay_api.ownership import (
     acting_agent,
@@ -49,7 +50,7 @@ class MessageController(Controller):
     @post(
         "/",
         name="messages:send",
-        opt={"scope": "messages:send"},
+        opt={"scope": "messages:send", "token_check": IN_SCRIPT},
         status_code=201,
         responses={
             200: ResponseSpec(
@@ -58,13 +59,17 @@ class MessageController(Controller):
         },
     )
     async def send(
-        self, relay: RelayDep, principal: PrincipalDep, data: JSONBody[SendMessageInput]
+        self,
+        request: Request[Any, Any, Any],
+        relay: RelayDep,
+        principal: PrincipalDep,
+        data: JSONBody[SendMessageInput],
     ) -> Response[Message]:
         """Send a message. 201 with the new message; 200 with the first one when the idempotencyKey was used."""
         await require_self(principal, data.from_, relay)
         require_own_kind(principal, data.kind)
         # The hot path: the script's JSON is the response body, not decoded and encoded again.
-        raw, created = await relay.messages.send_json(data)
+        raw, created = await relay.messages.send_json(data, guard=token_guard_of(request))
         if not created:
             # Idempotency keys are global (as in the seed): the first message answers a repeat only
             # when the caller may read it, or a token could read another agent's mail by guessing keys
@@ -72,9 +77,10 @@ class MessageController(Controller):
             await require_message_access(principal, decode_message(raw), relay)
         return Response(raw.encode(), media_type=MediaType.JSON, status_code=201 if created else 200)  # type: ignore[arg-type]
 
-    @get("/", name="messages:list", opt={"scope": "messages:read"})
+    @get("/", name="messages:list", opt={"scope": "messages:read", "token_check": IN_SCRIPT})
     async def list_messages(
         self,
+        request: Request[Any, Any, Any],
         relay: RelayDep,
         principal: PrincipalDep,
         for_agent: Annotated[str | None, QueryParameter(name="for", max_length=240)] = None,
@@ -91,11 +97,19 @@ class MessageController(Controller):
         # and encoding a page of 20 messages again costs ~25 µs on the bench machine).
         if for_agent:
             await require_self(principal, for_agent, relay)
-            raw = await relay.messages.inbox_json(for_agent, since=since or 0, limit=limit)
+            guard = token_guard_of(request)
+            raw = await relay.messages.inbox_json(for_agent, since=since or 0, limit=limit, guard=guard)
         else:
             await require_history_filter(principal, from_agent, to, relay)
             raw = await relay.messages.history_json(
-                since=since, before=before, limit=limit, from_=from_agent, to=to, channel=channel, kind=kind
+                since=since,
+                before=before,
+                limit=limit,
+                from_=from_agent,
+                to=to,
+                channel=channel,
+                kind=kind,
+                guard=token_guard_of(request),
             )
         return Response(raw.encode(), media_type=MediaType.JSON)  # type: ignore[arg-type]
 
@@ -125,16 +139,26 @@ class MessageController(Controller):
         await require_message_access(principal, message, relay)
         return message
 
-    @post("/{message_id:int}/claim", name="messages:claim", opt={"scope": "messages:claim"}, status_code=200)
+    @post(
+        "/{message_id:int}/claim",
+        name="messages:claim",
+        opt={"scope": "messages:claim", "token_check": IN_SCRIPT},
+        status_code=200,
+    )
     async def claim(
-        self, relay: RelayDep, principal: PrincipalDep, message_id: FromPath[int], data: JSONBody[ClaimInput]
+        self,
+        request: Request[Any, Any, Any],
+        relay: RelayDep,
+        principal: PrincipalDep,
+        message_id: FromPath[int],
+        data: JSONBody[ClaimInput],
     ) -> Response[ClaimResult]:
         """Claim a claimable message: 200 to the one holder (also when it asks again), 409 to everyone else."""
         await require_self(principal, data.agent_id, relay)
         # A hot path (agents poll-and-claim): the script's JSON is the message, as for a send. The
         # claim answers the message, so the script also checks a bound token's agent may read it.
         raw, _ = await relay.messages.claim_json(
-            message_id, data.agent_id, data.ttl_ms, reader=claim_reader(principal)
+            message_id, data.agent_id, data.ttl_ms, reader=claim_reader(principal), guard=token_guard_of(request)
         )
         return Response(b'{"ok":true,"message":' + raw.encode() + b"}", media_type=MediaType.JSON)  # type: ignore[arg-type]
 

@@ -2,8 +2,9 @@
 
 The token itself carries `sub`, `role`, `scope`, `exp`, `iat` and `jti`, so any API node verifies
 it without a lookup; what a signature cannot say — that the token was revoked — is one `EXISTS` on a
-marker whose TTL is the token's remaining lifetime, checked on every request in the same round
-trip as the rate-limit counter (`check`). The API may keep a verified token's claims for a short
+marker whose TTL is the token's remaining lifetime, checked on every request together with the
+rate-limit counter (`guard`: lua/_token_guard.lua, run at the start of the script doing the request's
+work on a single Redis, else on its own). The API may keep a verified token's claims for a short
 while (relay_api/token_auth.py), never whether it was revoked, so a revocation is seen by every node
 on its very next request.
 
@@ -13,7 +14,9 @@ Signing keys rotate: tokens are signed with `AGENT_RELAY_TOKEN_SECRET`, and toke
 
 from __future__ import annotations
 
+import math
 import uuid
+from importlib import resources
 from typing import Annotated, Any, Final
 
 import jwt
@@ -25,8 +28,8 @@ from relay_model import keys
 from relay_model.auth.roles import ROLES, Role
 from relay_model.base import Input, Model
 from relay_model.clock import now_ms
-from relay_model.errors import Invalid, Unauthorized, Unavailable
-from relay_model.scripts import Scripts
+from relay_model.errors import Invalid, RateLimited, RelayError, Unauthorized, Unavailable
+from relay_model.scripts import ScriptGuard, Scripts
 from relay_model.validation import MAX_LIST_ITEMS
 
 ALGORITHM: Final = "HS256"
@@ -34,6 +37,13 @@ MIN_SECRET_CHARS: Final = 32
 # Records stay listable this long after their token expired, then Redis drops them.
 RECORD_RETENTION_S: Final = 7 * 24 * 3600
 RATE_WINDOW_MS: Final = 60_000
+# The guard kind of the per-request token check (relay_model/scripts.py, ScriptGuard).
+TOKEN_GUARD: Final = "token"  # noqa: S105 - a name, not a secret
+
+
+def token_guard_lua() -> str:
+    """The token guard's Lua, for `Scripts(guards={TOKEN_GUARD: ...})`."""
+    return (resources.files(__package__) / "lua" / "_token_guard.lua").read_text()
 
 ScopeItem = Annotated[str, Meta(min_length=1, max_length=80)]
 ScopeList = Annotated[list[ScopeItem], Meta(max_length=MAX_LIST_ITEMS)]
@@ -220,16 +230,29 @@ class TokenStore:
                 return None
         return None
 
-    async def check(self, subject: str, *, limit: int, jti: str | None = None) -> tuple[bool, int, int]:
-        """One round trip: (revoked, requests in this window, ms until the window ends)."""
+    def guard(self, subject: str, *, limit: int, jti: str | None = None) -> ScriptGuard:
+        """The check of one request by token `jti` (revoked?) counted under `subject` (over `limit`
+        requests in this minute's window? 0: not counted). Pass it to the script doing the request's
+        work, or `await check(guard)` on its own."""
         now = now_ms()
         window = now // RATE_WINDOW_MS
-        revoked, count = await self.scripts.run(
-            "auth_check",
-            [keys.token_revoked(jti or ""), keys.rate_window(subject, window)],
-            [limit, RATE_WINDOW_MS],
+        retry_after_s = math.ceil(((window + 1) * RATE_WINDOW_MS - now) / 1000)
+
+        def refusal(reason: str) -> RelayError:
+            if reason == "revoked":
+                return Unauthorized("token revoked")
+            return RateLimited(f"rate limit exceeded: {limit} requests per minute", retry_after_s=retry_after_s)
+
+        return ScriptGuard(
+            kind=TOKEN_GUARD,
+            keys=(keys.token_revoked(jti or ""), keys.rate_window(subject, window)),
+            args=(limit, RATE_WINDOW_MS),
+            refusal=refusal,
         )
-        return bool(revoked), int(count), (window + 1) * RATE_WINDOW_MS - now
+
+    async def check(self, guard: ScriptGuard) -> None:
+        """The guard's check in a round trip of its own; raises its refusal (401 revoked, 429 rate)."""
+        await self.scripts.run("token_check", [], [], guard=guard)
 
     # --- SSE connection leases -----------------------------------------------------------------
 

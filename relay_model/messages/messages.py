@@ -12,7 +12,7 @@ from relay_model.activity import ActivityInput, entry_args
 from relay_model.base import Input, Model
 from relay_model.clock import now_ms
 from relay_model.errors import Unprocessable
-from relay_model.scripts import Scripts
+from relay_model.scripts import ScriptGuard, Scripts
 from relay_model.validation import (
     Body,
     Id,
@@ -138,10 +138,13 @@ class MessageStore:
         raw, created = await self.send_json(data, thread_id=thread_id)
         return decode_message(raw), created
 
-    async def send_json(self, data: SendMessageInput, *, thread_id: int | None = None) -> tuple[str, bool]:
-        """`send`, answering the message as the JSON text the script built (the API serves it as is)."""
+    async def send_json(
+        self, data: SendMessageInput, *, thread_id: int | None = None, guard: ScriptGuard | None = None
+    ) -> tuple[str, bool]:
+        """`send`, answering the message as the JSON text the script built (the API serves it as is).
+        `guard`: a check the script makes first (a request's token check, relay_model/scripts.py)."""
         send_keys, args = self._send_call(data, thread_id)
-        created, raw = await self.scripts.run_checked("message_send", send_keys, args)
+        created, raw = await self.scripts.run_checked("message_send", send_keys, args, guard=guard)
         return str(raw), bool(created)
 
     async def send_recorded(self, data: SendMessageInput, entry: ActivityInput) -> Message | None:
@@ -211,12 +214,13 @@ class MessageStore:
     async def inbox(self, agent_id: str, *, since: int, limit: int) -> list[Message]:
         return _decode_list(await self.inbox_json(agent_id, since=since, limit=limit))
 
-    async def inbox_json(self, agent_id: str, *, since: int, limit: int) -> str:
+    async def inbox_json(self, agent_id: str, *, since: int, limit: int, guard: ScriptGuard | None = None) -> str:
         """`inbox` as the JSON array of the messages the script read (the API serves it as is)."""
         raws = await self.scripts.run(
             "messages_inbox",
             [keys.inbox(agent_id), keys.broadcasts(), keys.messages_floor()],
             [agent_id, since, limit, INBOX_BROADCAST_BUDGET],
+            guard=guard,
         )
         return "[" + ",".join(raws) + "]"
 
@@ -234,6 +238,7 @@ class MessageStore:
         to: str | None = None,
         channel: str | None = None,
         kind: str | None = None,
+        guard: ScriptGuard | None = None,
     ) -> str:
         """History, oldest first, as the JSON array of the messages the script read."""
         # Scan the most selective index that a filter names.
@@ -260,6 +265,7 @@ class MessageStore:
                 kind or "",
                 HISTORY_SCAN_BUDGET,
             ],
+            guard=guard,
         )
         return "[" + ",".join(raws) + "]"
 
@@ -268,7 +274,7 @@ class MessageStore:
         return decode_message(raw), fresh
 
     async def claim_json(
-        self, message_id: int, agent_id: str, ttl_ms: int | None, *, reader: str = ""
+        self, message_id: int, agent_id: str, ttl_ms: int | None, *, reader: str = "", guard: ScriptGuard | None = None
     ) -> tuple[str, bool]:
         """`claim`, answering the claimed message as the JSON text the script built. With `reader` (a
         bound token's description, for the 403 text) the agent must be able to read the message: its
@@ -277,6 +283,7 @@ class MessageStore:
             "message_claim",
             [keys.message(message_id), keys.message_claims(), keys.events(keys.BUS), keys.inbox(agent_id)],
             [now_ms(), message_id, agent_id, ttl_ms or self.claim_ttl_ms, self.maxlen, reader],
+            guard=guard,
         )
         return str(raw), bool(fresh)
 
