@@ -150,12 +150,18 @@ async def test_workers_ride_out_a_redis_kill_and_resume_everything(tmp_path: Pat
                     (r for r in runs if r["scheduledFor"] > killed_at + 1000), key=lambda r: r["scheduledFor"]
                 )
                 assert first_after["catchUp"] is True, runs
-                # Every run after the outage succeeded. Before it, only a run in flight when Redis died may
-                # have ended otherwise: failed (its action's call refused), or still running, which the
-                # reaper records failed once it is abandoned.
-                assert all(r["status"] == "succeeded" for r in runs if r["scheduledFor"] > killed_at + 1000), runs
+                # Every run succeeded but, at most, one at each edge of the outage: a run the worker was
+                # carrying out as Redis went away or came back (its start recorded, its action or its
+                # outcome not) ends failed with the error, or stays running until the reaper records it
+                # failed as abandoned. Seen once in CI after the restart (under load), never idle.
                 cut = [r for r in runs if r["status"] != "succeeded"]
-                assert len(cut) <= 1 and all(killed_at - 2000 <= r["scheduledFor"] <= killed_at + 1000 for r in cut), runs
+                seen = [
+                    (r["status"], r["scheduledFor"] - killed_at, r["scheduledFor"] - back_at, r.get("error"))
+                    for r in cut
+                ]  # (status, slot - kill, slot - back, error), for the failure message
+                at_kill = [r for r in cut if killed_at - 2000 <= r["scheduledFor"] <= killed_at + 1000]
+                at_back = [r for r in cut if back_at - 2000 <= r["scheduledFor"] <= back_at + 2000]
+                assert len(at_kill) <= 1 and len(at_back) <= 1 and len(at_kill) + len(at_back) == len(cut), seen
                 assert_survived(procs)
 
                 # A dead worker leaves health within the liveness window.

@@ -11,6 +11,7 @@ from relay_api import token_auth
 from relay_api.token_auth import TokenResolver
 from relay_model.auth.tokens import Claims
 from relay_model.errors import Unauthorized
+from relay_model.scripts import ScriptGuard
 from relay_model.settings import Settings
 
 TOKEN = "header.payload.signature"
@@ -22,14 +23,20 @@ class StubTokens:
     def __init__(self, exp: int) -> None:
         self.claims = Claims(sub="a1", role="agent", jti="j1", exp=exp, iat=exp - 3600)
         self.verified = 0
+        self.checked = 0
         self.revoked = False
 
     def verify(self, token: str) -> Claims | None:
         self.verified += 1
         return self.claims if token == TOKEN else None
 
-    async def check(self, subject: str, *, limit: int, jti: str | None = None) -> tuple[bool, int, int]:
-        return self.revoked, 1, 60_000
+    def guard(self, subject: str, *, limit: int, jti: str | None = None) -> ScriptGuard:
+        return ScriptGuard(kind="token", keys=(), args=(), refusal=lambda reason: Unauthorized(f"token {reason}"))
+
+    async def check(self, guard: ScriptGuard) -> None:
+        self.checked += 1
+        if self.revoked:
+            raise guard.refusal("revoked")
 
 
 def resolver(tokens: StubTokens) -> TokenResolver:
@@ -41,7 +48,7 @@ async def test_a_token_is_verified_once_and_checked_in_redis_every_time() -> Non
     resolve = resolver(tokens)
     first, second = await resolve(TOKEN), await resolve(TOKEN)
     assert first is not None and first == second and first.sub == "a1" and first.jti == "j1"
-    assert tokens.verified == 1
+    assert tokens.verified == 1 and tokens.checked == 2
     tokens.revoked = True
     with pytest.raises(Unauthorized, match="token revoked"):
         await resolve(TOKEN)
