@@ -44,12 +44,14 @@ def test_an_agent_appears_live_when_it_registers_and_its_status_follows(page: An
     login(page, stack, view="agents")
     assert page.query_selector('tr[data-agent="live-1"]') is None
     register_agent(stack, "live-1", name="Live One", tags=["blue"], capabilities=["code"])
-    row = page.wait_for_selector('tr[data-agent="live-1"]')
-    cell = row.query_selector("td[data-label=Agent]").inner_text()
+    # By selector, not element handle: a live update may re-render the row between two calls.
+    page.wait_for_selector('tr[data-agent="live-1"]')
+    cell = page.inner_text('tr[data-agent="live-1"] td[data-label=Agent]')
     assert cell.count("Live One") == 1 and cell.count("live-1") == 1
     # A name that only differs in case from the id is not printed twice.
     register_agent(stack, "carol", name="Carol")
-    carol = page.wait_for_selector('tr[data-agent="carol"] td[data-label=Agent]').inner_text()
+    page.wait_for_selector('tr[data-agent="carol"] td[data-label=Agent]')
+    carol = page.inner_text('tr[data-agent="carol"] td[data-label=Agent]')
     assert carol.lower().count("carol") == 1
     api_json(stack, "PATCH", "/api/agents/live-1/status", json={"status": "busy"})
     page.wait_for_selector('tr[data-agent="live-1"] .badge.status-busy')
@@ -72,9 +74,11 @@ def test_send_reply_thread_and_claim_in_an_inbox(page: Any, stack: Stack) -> Non
 
     # Bob answers (over the API); replyTo routes it to the parent's sender, and it shows up live.
     reply = api_json(stack, "POST", "/api/messages", json={"from": "bob", "replyTo": first_id, "body": "hi user"})
-    card = page.wait_for_selector(f'article[data-message="{reply["id"]}"]')
-    assert "unread" in card.inner_text()
-    card.query_selector("button:has-text('Reply')").click()
+    # By selector, not element handle: the live inbox re-renders its cards as events arrive.
+    card = f'article[data-message="{reply["id"]}"]'
+    page.wait_for_selector(card)
+    assert "unread" in page.inner_text(card)
+    page.click(f"{card} button:has-text('Reply')")
     page.wait_for_selector("#view-messages .reply-chip:has-text('Replying to #')")
     page.fill("#view-messages textarea[name=body]", "thanks bob")
     page.click("#view-messages form.compose button[type=submit]")
