@@ -28,7 +28,7 @@ from relay_api.controllers.health import probe_alive
 from relay_api.controllers.integrations import install_integration_auth
 from relay_api.deps import provide_principal, provide_relay
 from relay_api.drain import Readiness, SignalDrain
-from relay_api.errors import EXCEPTION_HANDLERS, send_error
+from relay_api.errors import EXCEPTION_HANDLERS, send_error, storage_down
 from relay_api.metrics import HttpMetrics, MetricsController, RelayCollector, node_registry, prometheus_config
 from relay_api.openapi_errors import document_errors
 from relay_api.openapi_viewer import render_plugins
@@ -100,8 +100,7 @@ def auth_middleware(app: ASGIApp) -> ASGIApp:
                     return
                 except STORAGE_ERRORS as exc:
                     refused = True
-                    log.warning("storage unavailable: %s", exc)
-                    await send_error(send, 503, "storage unavailable", {"Retry-After": "1"})
+                    await send_error(send, *storage_down(exc))
                     return
             await send(message)
 

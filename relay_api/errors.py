@@ -215,9 +215,14 @@ def handle_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[
     return error_response(status, text, dict(exc.headers or {}))
 
 
-def handle_storage_down(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, str]]:
+def storage_down(exc: Exception) -> tuple[int, str, dict[str, str]]:
+    """The answer while Redis is away (logged): status, text, headers."""
     log.warning("storage unavailable: %s", exc)
-    return error_response(503, "storage unavailable", {"Retry-After": "1"})
+    return 503, "storage unavailable", {"Retry-After": "1"}
+
+
+def handle_storage_down(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, str]]:
+    return error_response(*storage_down(exc))
 
 
 def handle_cluster_client(request: Request[Any, Any, Any], exc: RedisClusterException) -> Response[dict[str, str]]:

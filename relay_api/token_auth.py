@@ -101,8 +101,7 @@ class TokenResolver:
 
     async def settle(self, guard: ScriptGuard) -> None:
         """Make a deferred check that no script made (the request was refused before its work, say)."""
-        if not guard.used:
-            await self.tokens.check(guard)
+        await self.tokens.check(guard)
 
     async def limit_integration(self, name: str) -> None:
         """A configured integration's requests count like any token's: its own window, the integration

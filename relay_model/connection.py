@@ -11,6 +11,7 @@ subscribes on a plain connection to one node: `EventSubscriber`).
 from __future__ import annotations
 
 import itertools
+import logging
 from typing import Any, Final, cast
 
 from redis.asyncio import Redis
@@ -61,6 +62,15 @@ def is_outage(exc: BaseException) -> bool:
         return True
     cause = exc.__cause__ or exc.__context__
     return isinstance(exc, WatchError) and cause is not None and is_outage(cause)
+
+
+def log_failure(logger: logging.Logger, exc: BaseException, text: str, *args: object) -> None:
+    """Log a failure that is isolated and carried on from: with Redis away, one warning line saying so
+    (the worker reports the outage itself); anything else with its traceback."""
+    if is_outage(exc):
+        logger.warning(text + ": Redis is away (%s)", *args, exc)
+    else:
+        logger.error(text, *args, exc_info=exc)
 
 
 def _hiredis_packing(cls: type[AbstractConnection]) -> type[AbstractConnection]:

@@ -44,7 +44,7 @@ from redis.asyncio import Redis
 from relay_model import keys
 from relay_model.base import Input, Model
 from relay_model.clock import now_ms
-from relay_model.connection import is_outage
+from relay_model.connection import log_failure
 from relay_model.errors import Invalid
 from relay_model.scripts import Scripts
 from relay_model.validation import JsonObject, check_json_size, clean_positive_int, required_text
@@ -365,7 +365,4 @@ class CommandStore:
             try:
                 await hook(command)
             except Exception as exc:
-                if is_outage(exc):
-                    log.warning("on_final hook %r failed for command %s: Redis is away (%s)", hook, command.id, exc)
-                else:
-                    log.exception("on_final hook %r failed for command %s", hook, command.id)
+                log_failure(log, exc, "on_final hook %r failed for command %s", hook, command.id)

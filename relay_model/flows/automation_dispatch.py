@@ -43,7 +43,7 @@ from relay_model.automations.automations import (
 from relay_model.automations.schedule import plan_firing
 from relay_model.clock import now_ms
 from relay_model.commands.commands import Command, CommandStore, CreateCommandInput, clean_object
-from relay_model.connection import is_outage
+from relay_model.connection import is_outage, log_failure
 from relay_model.errors import Invalid, NotFound, RelayError
 from relay_model.flows.integration_events import notify_target
 from relay_model.messages.messages import Message, MessageStore, SendMessageInput
@@ -195,10 +195,7 @@ async def dispatch(
     except msgspec.ValidationError as exc:
         run.status, run.error = "failed", reword(f"action.{started.action.__struct_config__.tag}", exc)
     except Exception as exc:
-        if is_outage(exc):
-            log.warning("automation %s run %s failed: Redis is away (%s)", automation.id, run.id, exc)
-        else:
-            log.exception("automation %s run %s failed", automation.id, run.id)
+        log_failure(log, exc, "automation %s run %s failed", automation.id, run.id)
         run.status, run.error = "failed", f"{type(exc).__name__}: {exc}"
     run.finished_at = now_ms()
     after = await relay.automations.finish_run(run, _event_data(result))
